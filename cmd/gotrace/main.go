@@ -1,0 +1,240 @@
+// Command gotrace compiles bpftrace-language scripts to eBPF, runs them and
+// prints what they collect.
+//
+//	gotrace -e 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'
+//	gotrace script.gt
+//	gotrace -l 'tracepoint:syscalls:*'
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/kernel"
+	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/runtime"
+	"github.com/gotrace/gotrace/runtime/output"
+)
+
+const version = "gotrace v0.1.0"
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: gotrace [options] [-e PROGRAM | FILE | -] [positional args...]
+
+  -e PROGRAM   trace the program given on the command line
+  FILE         trace the program in FILE ('-' reads standard input)
+  -l [PATTERN] list probes matching PATTERN (e.g. 'tracepoint:syscalls:*open*')
+  -v           verbose: the full verifier log on errors; with -l, probe arguments
+  -d           dump the syntax tree and the generated BPF instructions
+  --dry-run    compile and load through the verifier, attach nothing
+  -p PID       uprobes: trace only process PID
+  -o FILE      write output to FILE
+  -f FORMAT    output format: text (default) or json
+  --unsafe     allow functions that change the system (system, signal)
+  -h           this help
+  --version    print the version
+`
+
+// Main runs gotrace with the given arguments and returns the exit status.
+// It never lets a panic escape as a Go stack trace.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "ERROR: internal error: %v (please report this with the script that caused it)\n", r)
+			status = 1
+		}
+	}()
+
+	fs := flag.NewFlagSet("gotrace", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		prog     = fs.String("e", "", "")
+		list     = fs.Bool("l", false, "")
+		verbose  = fs.Bool("v", false, "")
+		dump     = fs.Bool("d", false, "")
+		dryRun   = fs.Bool("dry-run", false, "")
+		pid      = fs.Int("p", 0, "")
+		outFile  = fs.String("o", "", "")
+		format   = fs.String("f", "text", "")
+		unsafe   = fs.Bool("unsafe", false, "")
+		help     = fs.Bool("h", false, "")
+		showVers = fs.Bool("version", false, "")
+	)
+	_ = unsafe
+	if err := fs.Parse(splitShortFlags(args)); err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n%s", err, usage)
+		return 1
+	}
+	if *help {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if *showVers {
+		fmt.Fprintln(stdout, version)
+		return 0
+	}
+	rest := fs.Args()
+	if *list {
+		pattern := ""
+		if len(rest) > 0 {
+			pattern = rest[0]
+		}
+		if err := kernel.ListProbes(pattern, *verbose, stdout); err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+
+	src, rest, err := readSource(*prog, rest, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n", err)
+		return 1
+	}
+
+	out := stdout
+	if *outFile != "" {
+		f, err := os.Create(*outFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		out = f
+	}
+	var printer output.Printer
+	switch *format {
+	case "text":
+		printer = output.NewText(out)
+	case "json":
+		printer = output.NewJSON(out)
+	default:
+		fmt.Fprintf(stderr, "ERROR: unknown output format %q: use text or json\n", *format)
+		return 1
+	}
+
+	compiled, err := Compile(src, rest)
+	if err != nil {
+		fmt.Fprintln(stderr, errorText(err))
+		return 1
+	}
+	if *dump {
+		fmt.Fprintln(stdout, "AST:")
+		for _, pi := range compiled.Info.Probes {
+			fmt.Fprintln(stdout, pi.Probe)
+		}
+		fmt.Fprintf(stdout, "\nBPF:\n%s", compiled.Listing())
+	}
+	if *dryRun {
+		l, err := runtime.Load(compiled, runtime.LoadOptions{VerifierLog: *verbose})
+		if err != nil {
+			fmt.Fprintln(stderr, errorText(err))
+			return 1
+		}
+		l.Close()
+		return 0
+	}
+	if *dump {
+		return 0
+	}
+	err = runtime.Run(context.Background(), compiled, runtime.Options{
+		Out:     printer,
+		Stderr:  stderr,
+		PID:     *pid,
+		Signals: true,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, errorText(err))
+		return 1
+	}
+	return 0
+}
+
+// Compile parses, checks and compiles a script.
+func Compile(src *lang.Source, args []string) (*codegen.Program, error) {
+	prog, err := lang.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	info, err := lang.Check(prog, src, &lang.Env{Args: args})
+	if err != nil {
+		return nil, err
+	}
+	return codegen.Compile(info, codegen.Options{})
+}
+
+// readSource finds the script: -e, a file, or '-' for standard input. The
+// remaining arguments are positional parameters.
+func readSource(prog string, rest []string, stdin io.Reader) (*lang.Source, []string, error) {
+	if prog != "" {
+		return &lang.Source{Name: "stdin", Text: prog}, rest, nil
+	}
+	if len(rest) == 0 {
+		return nil, nil, errors.New("no program given: use -e 'PROGRAM' or a script file (gotrace -h for help)")
+	}
+	name := rest[0]
+	var data []byte
+	var err error
+	if name == "-" {
+		data, err = io.ReadAll(stdin)
+		name = "stdin"
+	} else {
+		data, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read the script: %v", err)
+	}
+	return &lang.Source{Name: name, Text: string(data)}, rest[1:], nil
+}
+
+// errorText renders an error for the terminal. Script errors already carry
+// their position and "ERROR:"; anything else gets the prefix.
+func errorText(err error) string {
+	var le *lang.Error
+	var ll lang.ErrorList
+	if errors.As(err, &ll) || errors.As(err, &le) {
+		return err.Error()
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "ERROR:") {
+		return msg
+	}
+	return "ERROR: " + msg
+}
+
+// splitShortFlags turns "-lv" into "-l", "-v" so bpftrace's spelling works.
+func splitShortFlags(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "-e" || a == "-o" || a == "-f" || a == "-p" || a == "-c" {
+			out = append(out, args[i:]...)
+			return splitRest(out, len(out)-len(args[i:]))
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && strings.Trim(a[1:], "lvdh") == "" {
+			for _, c := range a[1:] {
+				out = append(out, "-"+string(c))
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// splitRest keeps splitting after a flag with a value.
+func splitRest(out []string, from int) []string {
+	if from+2 > len(out) {
+		return out
+	}
+	head := append([]string{}, out[:from+2]...)
+	return append(head, splitShortFlags(out[from+2:])...)
+}

@@ -1,0 +1,230 @@
+// Package codegen compiles a checked gotrace program into eBPF.
+//
+// Each attach point of each probe becomes one BPF program, emitted as
+// github.com/cilium/ebpf/asm instructions. Alongside the programs, codegen
+// describes everything user space needs to print what the programs produce:
+// the maps (with key and value types), the printf formats and the layout of
+// every ring-buffer event. The runtime package loads and attaches what this
+// package builds; codegen itself never touches the kernel.
+//
+// Register conventions inside a program:
+//
+//	R1-R5  helper arguments, clobbered by every call
+//	R0     helper results, clobbered by every call
+//	R6     the probe context (saved from R1 at entry when the program uses it)
+//	R7-R9  expression temporaries that survive helper calls
+//	R10    frame pointer; scratch variables and buffers live below it
+package codegen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/gotrace/gotrace/lang"
+)
+
+// Program is a compiled script: BPF programs plus what the runtime needs to
+// load them and print their output.
+type Program struct {
+	Info   *lang.Info
+	Probes []*ProbeProgram
+	Maps   []*MapDef // user maps, in name order
+	// Printfs are indexed by the event index of EventPrintf records.
+	Printfs []*PrintfDef
+	// Spec holds every map and program, ready for ebpf.NewCollection.
+	Spec *ebpf.CollectionSpec
+}
+
+// ProbeProgram is the BPF program for one attach point.
+type ProbeProgram struct {
+	Attach *lang.AttachPoint
+	Name   string // the program's name in Spec.Programs
+	Spec   *ebpf.ProgramSpec
+}
+
+// MapDef describes a user map (@name).
+type MapDef struct {
+	Name   string // "@x"
+	Kernel string // name in Spec.Maps
+	Key    *lang.Type // nil: no keys; the BPF key is then a u64 zero
+	Value  *lang.Type // the language type: count(), int, string...
+	PerCPU bool
+	// Bucketed maps (hist, lhist) append a u64 bucket index to the key.
+	Bucketed bool
+	// KeySize and ValueSize are the BPF sizes.
+	KeySize, ValueSize int
+}
+
+// PrintfDef is a printf call site: its format and the layout of its arguments
+// in the event record (after the 8-byte header).
+type PrintfDef struct {
+	Format string
+	Args   *lang.Type // a tuple
+	Span   lang.Span
+}
+
+// Event records start with an 8-byte header: a little-endian uint32
+// EventKind and a uint32 index (which printf, which map...).
+type EventKind uint32
+
+const (
+	EventPrintf EventKind = 1 + iota
+	EventExit
+)
+
+// Names of the internal maps.
+const (
+	RingbufMap = "events"
+	LostMap    = "lost" // per-CPU array[1] of u64: events the ring buffer refused
+)
+
+// Options tune code generation.
+type Options struct {
+	RingbufSize uint32 // bytes, a power of two multiple of the page size
+	MapKeys     uint32 // max entries of user maps (BPFTRACE_MAP_KEYS)
+}
+
+// Compile generates BPF for every attach point of a checked program.
+func Compile(info *lang.Info, opts Options) (*Program, error) {
+	if opts.RingbufSize == 0 {
+		opts.RingbufSize = 1 << 20
+	}
+	if opts.MapKeys == 0 {
+		opts.MapKeys = 4096
+	}
+	p := &Program{
+		Info: info,
+		Spec: &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{}, Programs: map[string]*ebpf.ProgramSpec{}},
+	}
+	p.Spec.Maps[RingbufMap] = &ebpf.MapSpec{Name: RingbufMap, Type: ebpf.RingBuf, MaxEntries: opts.RingbufSize}
+	p.Spec.Maps[LostMap] = &ebpf.MapSpec{Name: LostMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}
+
+	maps := map[string]*MapDef{}
+	for _, name := range info.MapNames() {
+		md := newMapDef(info.Maps[name], opts.MapKeys)
+		maps[name] = md
+		p.Maps = append(p.Maps, md)
+		p.Spec.Maps[md.Kernel] = md.spec(opts.MapKeys)
+	}
+
+	for pi, probe := range info.Probes {
+		for ai, ap := range probe.Attach {
+			name := programName(ap, pi, ai)
+			g := &gen{prog: p, info: info, probe: probe, ap: ap, maps: maps, src: info.Src}
+			insns, err := g.compile()
+			if err != nil {
+				return nil, err
+			}
+			spec := &ebpf.ProgramSpec{
+				Name:         name,
+				Type:         programType(ap),
+				Instructions: insns,
+				License:      "GPL",
+			}
+			p.Spec.Programs[name] = spec
+			p.Probes = append(p.Probes, &ProbeProgram{Attach: ap, Name: name, Spec: spec})
+		}
+	}
+	return p, nil
+}
+
+// programType is the BPF program type for an attach point.
+func programType(ap *lang.AttachPoint) ebpf.ProgramType {
+	switch ap.Kind {
+	case "tracepoint":
+		return ebpf.TracePoint
+	case "kprobe", "kretprobe", "uprobe", "uretprobe", "usdt":
+		return ebpf.Kprobe
+	case "interval", "profile", "software", "hardware":
+		return ebpf.PerfEvent
+	}
+	// BEGIN and END are raw tracepoint programs run with BPF_PROG_TEST_RUN.
+	return ebpf.RawTracepoint
+}
+
+// programName makes a unique kernel-safe program name (at most 15 bytes).
+func programName(ap *lang.AttachPoint, probe, attach int) string {
+	base := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, ap.Kind)
+	name := fmt.Sprintf("%s_%d_%d", base, probe, attach)
+	if len(name) > 15 {
+		name = fmt.Sprintf("p_%d_%d", probe, attach)
+	}
+	return name
+}
+
+func newMapDef(mi *lang.MapInfo, maxEntries uint32) *MapDef {
+	md := &MapDef{Name: mi.Name, Key: mi.Key, Value: mi.Value}
+	md.Kernel = kernelMapName(mi.Name)
+	md.KeySize = 8
+	if mi.Key != nil {
+		md.KeySize = mi.Key.StorageSize()
+	}
+	switch mi.Value.Kind {
+	case lang.KindCount, lang.KindSum:
+		md.PerCPU, md.ValueSize = true, 8
+	case lang.KindMin, lang.KindMax, lang.KindAvg, lang.KindStats:
+		// min/max: value and a "set" flag; avg/stats: count and total.
+		md.PerCPU, md.ValueSize = true, 16
+	case lang.KindHist, lang.KindLhist:
+		md.PerCPU, md.ValueSize, md.Bucketed = true, 8, true
+		if mi.Key == nil {
+			md.KeySize = 0
+		}
+		md.KeySize += 8
+	default:
+		md.ValueSize = mi.Value.StorageSize()
+	}
+	return md
+}
+
+// BucketCount is how many hist() buckets a key can have: negative, zero and
+// one per power of two up to 2^63.
+const BucketCount = 66
+
+func (md *MapDef) spec(maxEntries uint32) *ebpf.MapSpec {
+	t := ebpf.Hash
+	if md.PerCPU {
+		t = ebpf.PerCPUHash
+	}
+	n := maxEntries
+	if md.Bucketed {
+		// Each user key owns up to one entry per bucket.
+		n = maxEntries * 8
+	}
+	return &ebpf.MapSpec{Name: md.Kernel, Type: t, KeySize: uint32(md.KeySize),
+		ValueSize: uint32(md.ValueSize), MaxEntries: n}
+}
+
+// kernelMapName turns "@name" into a kernel-safe map name. The kernel keeps
+// 15 bytes; longer names are cut and given a hash suffix to stay unique.
+func kernelMapName(name string) string {
+	s := "AT_" + strings.TrimPrefix(name, "@")
+	if len(s) <= 15 {
+		return s
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	return fmt.Sprintf("%s_%04x", s[:10], h&0xffff)
+}
+
+// Listing renders every program's instructions with their source notes, for
+// `gotrace -d` and the golden tests.
+func (p *Program) Listing() string {
+	var b strings.Builder
+	for _, pp := range p.Probes {
+		fmt.Fprintf(&b, "%s (%s, %d instructions):\n", pp.Attach.Name, pp.Spec.Type, len(pp.Spec.Instructions))
+		fmt.Fprintf(&b, "%v", pp.Spec.Instructions)
+	}
+	return b.String()
+}
+
+var _ = asm.R0

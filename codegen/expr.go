@@ -1,0 +1,536 @@
+package codegen
+
+import (
+	"encoding/binary"
+
+	"github.com/cilium/ebpf/asm"
+	"github.com/gotrace/gotrace/lang"
+)
+
+// intInto evaluates the integer expression e into register dst.
+func (g *gen) intInto(e lang.Expr, dst asm.Register) {
+	switch e := e.(type) {
+	case *lang.IntLit:
+		g.loadConst(dst, int64(e.Value))
+	case *lang.PositionalExpr:
+		g.loadConst(dst, g.constInt(e))
+	case *lang.SizeofExpr:
+		g.loadConst(dst, g.sizeof(e))
+	case *lang.IdentExpr:
+		b := builtinVars[e.Name]
+		if b == nil || b.intInto == nil {
+			g.fail(e, "%s is not an integer here", e.Name)
+			return
+		}
+		b.intInto(g, e, dst)
+	case *lang.VarExpr:
+		g.emit(asm.LoadMem(dst, asm.RFP, g.vars[e.Name], asm.DWord))
+	case *lang.MapExpr:
+		g.mapReadInt(g.maps[e.Name], e, dst)
+	case *lang.CallExpr:
+		f := funcs[e.Name]
+		if f == nil || f.intInto == nil {
+			g.fail(e, "%s() has no integer value", e.Name)
+			return
+		}
+		f.intInto(g, e, dst)
+	case *lang.BinaryExpr:
+		switch e.Op {
+		case "==", "!=", "<", "<=", ">", ">=", "&&", "||":
+			g.boolInto(e, dst)
+			return
+		}
+		g.intInto(e.X, dst)
+		t := g.typeOf(e)
+		g.binaryOp(e, dst, t.Signed)
+	case *lang.UnaryExpr:
+		switch e.Op {
+		case "!":
+			g.boolInto(e, dst)
+		case "-":
+			g.intInto(e.X, dst)
+			g.emit(asm.Neg.Imm(dst, 0))
+		case "~":
+			g.intInto(e.X, dst)
+			g.emit(asm.Xor.Imm(dst, -1))
+		default:
+			g.fail(e, "operator %s is not supported here", e.Op)
+		}
+	case *lang.TernaryExpr:
+		lElse, lEnd := g.newLabel(), g.newLabel()
+		g.jumpIfFalse(e.Cond, lElse)
+		g.intInto(e.Then, dst)
+		g.ja(lEnd)
+		g.mark(lElse)
+		g.intInto(e.Else, dst)
+		g.mark(lEnd)
+	case *lang.CastExpr:
+		g.intInto(e.X, dst)
+		g.truncate(dst, g.typeOf(e))
+	case *lang.FieldExpr:
+		g.fieldInt(e, dst)
+	case *lang.IncDecExpr:
+		g.incDec(e, dst)
+	default:
+		g.fail(e, "cannot compile %s as an integer", e)
+	}
+}
+
+func (g *gen) loadConst(dst asm.Register, v int64) {
+	if v >= -1<<31 && v < 1<<31 {
+		g.emit(asm.Mov.Imm(dst, int32(v)))
+	} else {
+		g.emit(asm.LoadImm(dst, v, asm.DWord))
+	}
+}
+
+// truncate narrows dst to t's size, sign- or zero-extending back to 64 bits.
+func (g *gen) truncate(dst asm.Register, t *lang.Type) {
+	if t.Size >= 8 {
+		return
+	}
+	bits := int32(64 - 8*t.Size)
+	if t.Signed {
+		g.emit(asm.LSh.Imm(dst, bits), asm.ArSh.Imm(dst, bits))
+		return
+	}
+	if t.Size == 4 {
+		g.emit(asm.Mov.Reg32(dst, dst))
+		return
+	}
+	g.emit(asm.And.Imm(dst, int32(1)<<(8*t.Size)-1))
+}
+
+var aluOps = map[string]asm.ALUOp{
+	"+": asm.Add, "-": asm.Sub, "*": asm.Mul, "/": asm.Div, "%": asm.Mod,
+	"&": asm.And, "|": asm.Or, "^": asm.Xor, "<<": asm.LSh, ">>": asm.RSh,
+}
+
+// binaryOp computes dst = dst op e.Y for an arithmetic operator; dst already
+// holds the left operand.
+func (g *gen) binaryOp(e *lang.BinaryExpr, dst asm.Register, signed bool) {
+	op, ok := aluOps[e.Op]
+	if !ok {
+		g.fail(e, "operator %s is not supported here", e.Op)
+		return
+	}
+	if (e.Op == "/" || e.Op == "%") && isZero(e.Y) {
+		g.fail(e.Y, "division by zero")
+		return
+	}
+	if c, ok := g.isConst(e.Y); ok {
+		g.emit(op.Imm(dst, c))
+		return
+	}
+	if r, ok := g.tryTemp(); ok {
+		g.intInto(e.Y, r)
+		g.guardDivisor(e.Op, r)
+		g.emit(op.Reg(dst, r))
+		g.release(r)
+		return
+	}
+	// Out of temporaries: park the left operand on the stack.
+	slot := g.alloc(8)
+	g.emit(asm.StoreMem(asm.RFP, slot, dst, asm.DWord))
+	g.intInto(e.Y, dst)
+	g.guardDivisor(e.Op, dst)
+	g.emit(asm.LoadMem(asm.R1, asm.RFP, slot, asm.DWord), op.Reg(asm.R1, dst), asm.Mov.Reg(dst, asm.R1))
+}
+
+// guardDivisor is a no-op: BPF defines x/0 == 0 and x%0 == x, which matches
+// bpftrace's behaviour of not faulting.
+func (g *gen) guardDivisor(op string, r asm.Register) {}
+
+func isZero(e lang.Expr) bool {
+	l, ok := e.(*lang.IntLit)
+	return ok && l.Value == 0
+}
+
+// boolInto materialises a condition as 0 or 1.
+func (g *gen) boolInto(e lang.Expr, dst asm.Register) {
+	lTrue, lEnd := g.newLabel(), g.newLabel()
+	g.jumpIfTrue(e, lTrue)
+	g.emit(asm.Mov.Imm(dst, 0))
+	g.ja(lEnd)
+	g.mark(lTrue)
+	g.emit(asm.Mov.Imm(dst, 1))
+	g.mark(lEnd)
+}
+
+var cmpOps = map[string][2]asm.JumpOp{
+	// unsigned, signed
+	"==": {asm.JEq, asm.JEq},
+	"!=": {asm.JNE, asm.JNE},
+	"<":  {asm.JLT, asm.JSLT},
+	"<=": {asm.JLE, asm.JSLE},
+	">":  {asm.JGT, asm.JSGT},
+	">=": {asm.JGE, asm.JSGE},
+}
+
+var negated = map[string]string{"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+// jumpIfFalse jumps to l when the condition e is false.
+func (g *gen) jumpIfFalse(e lang.Expr, l label) {
+	switch e := e.(type) {
+	case *lang.BinaryExpr:
+		switch e.Op {
+		case "&&":
+			g.jumpIfFalse(e.X, l)
+			g.jumpIfFalse(e.Y, l)
+			return
+		case "||":
+			lTrue := g.newLabel()
+			g.jumpIfTrue(e.X, lTrue)
+			g.jumpIfFalse(e.Y, l)
+			g.mark(lTrue)
+			return
+		}
+		if _, ok := cmpOps[e.Op]; ok {
+			g.compare(e, negated[e.Op], l)
+			return
+		}
+	case *lang.UnaryExpr:
+		if e.Op == "!" {
+			g.jumpIfTrue(e.X, l)
+			return
+		}
+	}
+	g.withTemp(func(r asm.Register) {
+		g.intInto(e, r)
+		g.jump(asm.JEq.Imm(r, 0, ""), l)
+	})
+}
+
+// jumpIfTrue jumps to l when the condition e is true.
+func (g *gen) jumpIfTrue(e lang.Expr, l label) {
+	switch e := e.(type) {
+	case *lang.BinaryExpr:
+		switch e.Op {
+		case "&&":
+			lFalse := g.newLabel()
+			g.jumpIfFalse(e.X, lFalse)
+			g.jumpIfTrue(e.Y, l)
+			g.mark(lFalse)
+			return
+		case "||":
+			g.jumpIfTrue(e.X, l)
+			g.jumpIfTrue(e.Y, l)
+			return
+		}
+		if _, ok := cmpOps[e.Op]; ok {
+			g.compare(e, e.Op, l)
+			return
+		}
+	case *lang.UnaryExpr:
+		if e.Op == "!" {
+			g.jumpIfFalse(e.X, l)
+			return
+		}
+	}
+	g.withTemp(func(r asm.Register) {
+		g.intInto(e, r)
+		g.jump(asm.JNE.Imm(r, 0, ""), l)
+	})
+}
+
+// compare jumps to l when `e.X op e.Y` holds (op may be e.Op or its negation).
+func (g *gen) compare(e *lang.BinaryExpr, op string, l label) {
+	if g.typeOf(e.X).Kind == lang.KindString {
+		g.stringCompare(e, op == "==", l)
+		return
+	}
+	signed := g.typeOf(e.X).Signed || g.typeOf(e.Y).Signed
+	jop := cmpOps[op][0]
+	if signed {
+		jop = cmpOps[op][1]
+	}
+	g.withTemp(func(a asm.Register) {
+		g.intInto(e.X, a)
+		if c, ok := g.isConst(e.Y); ok {
+			g.jump(jop.Imm(a, c, ""), l)
+			return
+		}
+		if b, ok := g.tryTemp(); ok {
+			g.intInto(e.Y, b)
+			g.jump(jop.Reg(a, b, ""), l)
+			g.release(b)
+			return
+		}
+		slot := g.alloc(8)
+		g.emit(asm.StoreMem(asm.RFP, slot, a, asm.DWord))
+		g.intInto(e.Y, a)
+		g.emit(asm.LoadMem(asm.R1, asm.RFP, slot, asm.DWord))
+		g.jump(jop.Reg(asm.R1, a, ""), l)
+	})
+}
+
+// stringCompare jumps to l when the strings are equal (eq) or differ (!eq).
+// Bytes are compared up to and including the first NUL.
+func (g *gen) stringCompare(e *lang.BinaryExpr, eq bool, l label) {
+	lEqual, lDiffer := g.newLabel(), g.newLabel()
+	x, y := e.X, e.Y
+	if _, ok := x.(*lang.StrLit); ok {
+		x, y = y, x
+	}
+	xoff := g.memRef(x)
+	if lit, ok := y.(*lang.StrLit); ok {
+		// Against a literal: one load and one compare per byte.
+		n := len(lit.Value) + 1
+		if n > g.typeOf(x).Size {
+			n = g.typeOf(x).Size
+		}
+		for i := 0; i < n; i++ {
+			var c byte
+			if i < len(lit.Value) {
+				c = lit.Value[i]
+			}
+			g.emit(asm.LoadMem(asm.R1, asm.RFP, xoff+int16(i), asm.Byte))
+			g.jump(asm.JNE.Imm(asm.R1, int32(c), ""), lDiffer)
+		}
+	} else {
+		yoff := g.memRef(y)
+		n := min(g.typeOf(x).Size, g.typeOf(y).Size)
+		for i := 0; i < n; i++ {
+			g.emit(asm.LoadMem(asm.R1, asm.RFP, xoff+int16(i), asm.Byte),
+				asm.LoadMem(asm.R2, asm.RFP, yoff+int16(i), asm.Byte))
+			g.jump(asm.JNE.Reg(asm.R1, asm.R2, ""), lDiffer)
+			g.jump(asm.JEq.Imm(asm.R1, 0, ""), lEqual)
+		}
+	}
+	g.mark(lEqual)
+	if eq {
+		g.ja(l)
+		g.mark(lDiffer)
+	} else {
+		lEnd := g.newLabel()
+		g.ja(lEnd)
+		g.mark(lDiffer)
+		g.ja(l)
+		g.mark(lEnd)
+	}
+}
+
+// ---- values in memory: strings and tuples ----
+
+// memRef returns the stack offset of e's value, evaluating it into a new
+// buffer unless it already lives on the stack (a variable).
+func (g *gen) memRef(e lang.Expr) int16 {
+	if v, ok := e.(*lang.VarExpr); ok {
+		return g.vars[v.Name]
+	}
+	size := g.typeOf(e).StorageSize()
+	off := g.alloc(size)
+	g.memInto(e, off, size)
+	return off
+}
+
+// memInto writes e's value into the size-byte buffer at fp+off, padding with
+// zeros. size is a multiple of 8.
+func (g *gen) memInto(e lang.Expr, off int16, size int) {
+	t := g.typeOf(e)
+	if t.Kind == lang.KindInt {
+		g.withTemp(func(r asm.Register) {
+			g.intInto(e, r)
+			g.emit(asm.StoreMem(asm.RFP, off, r, asm.DWord))
+		})
+		return
+	}
+	switch e := e.(type) {
+	case *lang.StrLit:
+		g.storeBytes(off, size, []byte(e.Value))
+	case *lang.PositionalExpr:
+		v := ""
+		if e.N <= len(g.info.Args) {
+			v = g.info.Args[e.N-1]
+		}
+		g.storeBytes(off, size, []byte(v))
+	case *lang.IdentExpr:
+		b := builtinVars[e.Name]
+		if b == nil || b.memInto == nil {
+			g.fail(e, "%s is not a string", e.Name)
+			return
+		}
+		b.memInto(g, e, off, size)
+	case *lang.VarExpr:
+		g.copyStack(off, g.vars[e.Name], size, g.probe.Vars[e.Name].StorageSize())
+	case *lang.CallExpr:
+		f := funcs[e.Name]
+		if f == nil || f.memInto == nil {
+			g.fail(e, "%s() cannot be used as a value here", e.Name)
+			return
+		}
+		f.memInto(g, e, off, size)
+	case *lang.MapExpr:
+		md := g.maps[e.Name]
+		key := g.mapKey(md, e.Keys)
+		g.mapLookup(md, key)
+		lNull, lEnd := g.newLabel(), g.newLabel()
+		g.jump(asm.JEq.Imm(asm.R0, 0, ""), lNull)
+		n := min(size, md.ValueSize)
+		for i := 0; i < n; i += 8 {
+			g.emit(asm.LoadMem(asm.R1, asm.R0, int16(i), asm.DWord),
+				asm.StoreMem(asm.RFP, off+int16(i), asm.R1, asm.DWord))
+		}
+		g.zero(off+int16(n), size-n)
+		g.ja(lEnd)
+		g.mark(lNull)
+		g.zero(off, size)
+		g.mark(lEnd)
+	case *lang.TupleExpr:
+		for i, el := range e.Elems {
+			et := t.Elems[i]
+			g.memInto(el, off+int16(t.Offsets[i]), et.StorageSize())
+		}
+		if t.Size < size {
+			g.zero(off+int16(t.Size), size-t.Size)
+		}
+	case *lang.TernaryExpr:
+		lElse, lEnd := g.newLabel(), g.newLabel()
+		g.jumpIfFalse(e.Cond, lElse)
+		g.memInto(e.Then, off, size)
+		g.ja(lEnd)
+		g.mark(lElse)
+		g.memInto(e.Else, off, size)
+		g.mark(lEnd)
+	case *lang.FieldExpr:
+		g.fieldMem(e, off, size)
+	default:
+		g.fail(e, "cannot compile %s as a value", e)
+	}
+}
+
+// storeBytes writes data, zero-padded to size bytes, at fp+off.
+func (g *gen) storeBytes(off int16, size int, data []byte) {
+	buf := make([]byte, (size+7)&^7)
+	copy(buf, data)
+	if len(data) >= len(buf) && len(buf) > 0 {
+		buf[len(buf)-1] = 0 // always NUL-terminated
+	}
+	for i := 0; i < len(buf); i += 8 {
+		v := int64(binary.LittleEndian.Uint64(buf[i:]))
+		if v >= -1<<31 && v < 1<<31 {
+			g.emit(storeImm(asm.RFP, off+int16(i), v))
+			continue
+		}
+		g.emit(asm.LoadImm(asm.R1, v, asm.DWord), asm.StoreMem(asm.RFP, off+int16(i), asm.R1, asm.DWord))
+	}
+}
+
+// copyStack copies src (srcSize bytes) to dst (dstSize bytes), zero-padding.
+func (g *gen) copyStack(dst, src int16, dstSize, srcSize int) {
+	if dst == src {
+		return
+	}
+	n := min(dstSize, srcSize)
+	for i := 0; i < n; i += 8 {
+		g.emit(asm.LoadMem(asm.R1, asm.RFP, src+int16(i), asm.DWord),
+			asm.StoreMem(asm.RFP, dst+int16(i), asm.R1, asm.DWord))
+	}
+	g.zero(dst+int16(n), dstSize-n)
+}
+
+// ---- fields ----
+
+// fieldInt loads an integer field: args->field or tuple.N.
+func (g *gen) fieldInt(e *lang.FieldExpr, dst asm.Register) {
+	xt := g.typeOf(e.X)
+	switch xt.Kind {
+	case lang.KindCtx:
+		f := g.ap.Format.Field(e.Field)
+		t := g.typeOf(e)
+		// t.Size may be narrower than the field: syscall tracepoints
+		// store an int argument in 8 bytes (little-endian: the low half first).
+		size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[t.Size]
+		if t.Signed && t.Size < 8 {
+			g.emit(asm.LoadMemSX(dst, g.ctx(), int16(f.Offset), size))
+		} else {
+			g.emit(asm.LoadMem(dst, g.ctx(), int16(f.Offset), size))
+		}
+	case lang.KindTuple:
+		off := g.memRef(e.X)
+		i := tupleIndex(e.Field)
+		g.emit(asm.LoadMem(dst, asm.RFP, off+int16(xt.Offsets[i]), asm.DWord))
+	default:
+		g.fail(e, "cannot read field %s", e.Field)
+	}
+}
+
+// fieldMem writes a string-valued field into fp+off.
+func (g *gen) fieldMem(e *lang.FieldExpr, off int16, size int) {
+	xt := g.typeOf(e.X)
+	switch xt.Kind {
+	case lang.KindCtx:
+		f := g.ap.Format.Field(e.Field)
+		g.zero(off, size)
+		if f.DataLoc {
+			// The u32 at the field holds (length << 16 | offset) of the
+			// string inside the record.
+			g.emit(asm.LoadMem(asm.R3, g.ctx(), int16(f.Offset), asm.Word),
+				asm.And.Imm(asm.R3, 0xffff),
+				asm.Add.Reg(asm.R3, g.ctx()))
+			g.addr(asm.R1, off)
+			g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.FnProbeReadKernelStr.Call())
+			return
+		}
+		n := min(f.ArrayLen, size)
+		g.addr(asm.R1, off)
+		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, g.ctx()), asm.Add.Imm(asm.R3, int32(f.Offset)),
+			asm.FnProbeReadKernel.Call())
+	case lang.KindTuple:
+		src := g.memRef(e.X)
+		i := tupleIndex(e.Field)
+		g.copyStack(off, src+int16(xt.Offsets[i]), size, xt.Elems[i].StorageSize())
+	default:
+		g.fail(e, "cannot read field %s", e.Field)
+	}
+}
+
+func tupleIndex(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func (g *gen) sizeof(e *lang.SizeofExpr) int64 {
+	if e.X != nil {
+		t := g.typeOf(e.X)
+		if t.Kind == lang.KindInt {
+			return int64(t.Size)
+		}
+		return int64(t.Size)
+	}
+	switch e.Type.Name {
+	case "int8", "uint8", "u8", "s8", "char", "bool":
+		return 1
+	case "int16", "uint16", "u16", "s16", "short":
+		return 2
+	case "int32", "uint32", "u32", "s32", "int", "unsigned int":
+		return 4
+	}
+	return 8
+}
+
+// incDec implements ++/-- on variables and map entries; dst gets the value
+// of the expression (new value for prefix, old for postfix).
+func (g *gen) incDec(e *lang.IncDecExpr, dst asm.Register) {
+	delta := int32(1)
+	if e.Op == "--" {
+		delta = -1
+	}
+	switch x := e.X.(type) {
+	case *lang.VarExpr:
+		off := g.vars[x.Name]
+		g.emit(asm.LoadMem(dst, asm.RFP, off, asm.DWord), asm.Add.Imm(dst, delta),
+			asm.StoreMem(asm.RFP, off, dst, asm.DWord))
+	case *lang.MapExpr:
+		md := g.maps[x.Name]
+		g.mapReadInt(md, x, dst)
+		g.emit(asm.Add.Imm(dst, delta))
+		g.mapStoreInt(md, x, dst)
+	}
+	if !e.Prefix {
+		g.emit(asm.Add.Imm(dst, -delta))
+	}
+}

@@ -1,0 +1,344 @@
+package codegen
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/cilium/ebpf/asm"
+	"github.com/gotrace/gotrace/lang"
+)
+
+// maxStack is the BPF stack limit.
+const maxStack = 512
+
+var temps = [...]asm.Register{asm.R7, asm.R8, asm.R9}
+
+// gen compiles one attach point of one probe.
+type gen struct {
+	emitter
+	prog  *Program
+	info  *lang.Info
+	probe *lang.ProbeInfo
+	ap    *lang.AttachPoint
+	maps  map[string]*MapDef
+	src   *lang.Source
+
+	usesCtx  bool
+	stack    int // bytes in use below the frame pointer
+	maxDepth int
+	vars     map[string]int16
+	busy     [len(temps)]bool
+	exit     label
+	loops    []loopLabels
+	err      error
+}
+
+type loopLabels struct{ brk, cont label }
+
+// fail records the first code generation error (with its script position).
+func (g *gen) fail(n lang.Spanned, format string, args ...any) {
+	if g.err == nil {
+		g.err = lang.Errorf(g.src, n, format, args...)
+	}
+}
+
+func (g *gen) compile() (asm.Instructions, error) {
+	g.exit = g.newLabel()
+	// Slot 0 is reserved for saving the context; dropped below if unused.
+	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
+
+	g.vars = map[string]int16{}
+	names := make([]string, 0, len(g.probe.Vars))
+	for n := range g.probe.Vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t := g.probe.Vars[n]
+		off := g.alloc(t.StorageSize())
+		g.vars[n] = off
+		// A variable may be read on a path that never assigned it; the
+		// verifier only accepts initialised stack, and bpftrace reads 0.
+		g.zero(off, t.StorageSize())
+	}
+
+	p := g.probe.Probe
+	if p.Pred != nil {
+		done := g.at(g.src, p.Pred)
+		g.jumpIfFalse(p.Pred, g.exit)
+		done()
+	}
+	g.block(p.Body)
+	g.mark(g.exit)
+	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+
+	if !g.usesCtx {
+		g.insns = g.insns[1:]
+		for l, t := range g.targets {
+			g.targets[l] = t - 1
+		}
+		for i := range g.fixups {
+			g.fixups[i].at--
+		}
+		// The first instruction carried no source note; nothing to move.
+	}
+	if g.err != nil {
+		return nil, g.err
+	}
+	if g.maxDepth > maxStack {
+		return nil, lang.Errorf(g.src, p, "probe needs %d bytes of BPF stack, more than the kernel's %d; use fewer or shorter strings (BPFTRACE_STRLEN)", g.maxDepth, maxStack)
+	}
+	if err := g.resolve(); err != nil {
+		return nil, lang.Errorf(g.src, p, "%v", err)
+	}
+	return g.insns, nil
+}
+
+// ctx returns the register holding the probe context.
+func (g *gen) ctx() asm.Register {
+	g.usesCtx = true
+	return asm.R6
+}
+
+// ---- stack ----
+
+// alloc reserves size bytes (rounded up to 8) of stack and returns the
+// offset from the frame pointer.
+func (g *gen) alloc(size int) int16 {
+	g.stack += (size + 7) &^ 7
+	if g.stack > g.maxDepth {
+		g.maxDepth = g.stack
+	}
+	if g.stack > 32767 {
+		g.stack = 32767
+	}
+	return int16(-g.stack)
+}
+
+// zero clears size bytes (rounded up to 8) at off.
+func (g *gen) zero(off int16, size int) {
+	for i := 0; i < size; i += 8 {
+		g.emit(storeImm(asm.RFP, off+int16(i), 0))
+	}
+}
+
+// addr sets reg to the address fp+off.
+func (g *gen) addr(reg asm.Register, off int16) {
+	g.emit(asm.Mov.Reg(reg, asm.RFP), asm.Add.Imm(reg, int32(off)))
+}
+
+// ---- registers ----
+
+func (g *gen) tryTemp() (asm.Register, bool) {
+	for i, b := range g.busy {
+		if !b {
+			g.busy[i] = true
+			return temps[i], true
+		}
+	}
+	return 0, false
+}
+
+func (g *gen) release(r asm.Register) {
+	for i, t := range temps {
+		if t == r {
+			g.busy[i] = false
+		}
+	}
+}
+
+// withTemp runs f with a temporary register. When all are taken, R9 is saved
+// on the stack around f: its owner is not running while f runs.
+func (g *gen) withTemp(f func(r asm.Register)) {
+	if r, ok := g.tryTemp(); ok {
+		f(r)
+		g.release(r)
+		return
+	}
+	slot := g.alloc(8)
+	g.emit(asm.StoreMem(asm.RFP, slot, asm.R9, asm.DWord))
+	f(asm.R9)
+	g.emit(asm.LoadMem(asm.R9, asm.RFP, slot, asm.DWord))
+}
+
+// ---- statements ----
+
+func (g *gen) block(b *lang.Block) {
+	for _, s := range b.Stmts {
+		g.stmt(s)
+	}
+}
+
+func (g *gen) stmt(s lang.Stmt) {
+	// Buffers for one statement are freed when it ends.
+	mark := g.stack
+	defer func() { g.stack = mark }()
+	done := g.at(g.src, s)
+	defer done()
+
+	switch s := s.(type) {
+	case *lang.Block:
+		g.block(s)
+	case *lang.ExprStmt:
+		g.exprStmt(s.X)
+	case *lang.AssignStmt:
+		g.assign(s)
+	case *lang.IfStmt:
+		lElse, lEnd := g.newLabel(), g.newLabel()
+		g.jumpIfFalse(s.Cond, lElse)
+		g.block(s.Then)
+		if s.Else != nil {
+			g.ja(lEnd)
+		}
+		g.mark(lElse)
+		if s.Else != nil {
+			g.stmt(s.Else)
+		}
+		g.mark(lEnd)
+	case *lang.WhileStmt:
+		lCond, lEnd := g.newLabel(), g.newLabel()
+		g.mark(lCond)
+		g.jumpIfFalse(s.Cond, lEnd)
+		g.loops = append(g.loops, loopLabels{brk: lEnd, cont: lCond})
+		g.block(s.Body)
+		g.loops = g.loops[:len(g.loops)-1]
+		g.ja(lCond)
+		g.mark(lEnd)
+	case *lang.UnrollStmt:
+		n := g.constInt(s.Count)
+		for i := int64(0); i < n; i++ {
+			g.block(s.Body)
+		}
+	case *lang.JumpStmt:
+		switch s.Keyword {
+		case "return":
+			g.ja(g.exit)
+		case "break":
+			g.ja(g.loops[len(g.loops)-1].brk)
+		case "continue":
+			g.ja(g.loops[len(g.loops)-1].cont)
+		}
+	default:
+		g.fail(s, "cannot compile statement %s", s)
+	}
+}
+
+func (g *gen) exprStmt(e lang.Expr) {
+	switch e := e.(type) {
+	case *lang.CallExpr:
+		if f := funcs[e.Name]; f != nil && f.stmt != nil {
+			f.stmt(g, e)
+			return
+		}
+	case *lang.IncDecExpr:
+		g.withTemp(func(r asm.Register) { g.intInto(e, r) })
+		return
+	}
+	t := g.typeOf(e)
+	if t.Kind == lang.KindInt {
+		g.withTemp(func(r asm.Register) { g.intInto(e, r) })
+		return
+	}
+	g.fail(e, "cannot compile %s as a statement", e)
+}
+
+func (g *gen) assign(s *lang.AssignStmt) {
+	switch t := s.Target.(type) {
+	case *lang.VarExpr:
+		off := g.vars[t.Name]
+		vt := g.probe.Vars[t.Name]
+		if vt.Kind != lang.KindInt {
+			g.memInto(s.Value, off, vt.StorageSize())
+			return
+		}
+		g.withTemp(func(r asm.Register) {
+			if s.Op == "=" {
+				g.intInto(s.Value, r)
+			} else {
+				g.emit(asm.LoadMem(r, asm.RFP, off, asm.DWord))
+				g.compound(s.Op, r, s.Value)
+			}
+			g.emit(asm.StoreMem(asm.RFP, off, r, asm.DWord))
+		})
+	case *lang.MapExpr:
+		md := g.maps[t.Name]
+		if call, ok := s.Value.(*lang.CallExpr); ok && md.Value.Kind.IsAgg() {
+			g.aggregate(md, t, call)
+			return
+		}
+		if s.Op != "=" {
+			// @x[k] op= v: read, combine, write back.
+			g.withTemp(func(r asm.Register) {
+				g.mapReadInt(md, t, r)
+				g.compound(s.Op, r, s.Value)
+				g.mapStoreInt(md, t, r)
+			})
+			return
+		}
+		if md.Value.Kind == lang.KindInt {
+			g.withTemp(func(r asm.Register) {
+				g.intInto(s.Value, r)
+				g.mapStoreInt(md, t, r)
+			})
+			return
+		}
+		key := g.mapKey(md, t.Keys)
+		val := g.alloc(md.ValueSize)
+		g.memInto(s.Value, val, md.ValueSize)
+		g.mapUpdate(md, key, val)
+	}
+}
+
+// compound applies `r op= value` for the compound assignment operators.
+func (g *gen) compound(op string, r asm.Register, value lang.Expr) {
+	bin := &lang.BinaryExpr{Op: op[:len(op)-1], Y: value, Span: value.NodeSpan()}
+	g.binaryOp(bin, r, g.typeOf(value).Signed)
+}
+
+// ---- helpers shared by expressions ----
+
+func (g *gen) typeOf(e lang.Expr) *lang.Type {
+	if t := g.info.Types[e]; t != nil {
+		return t
+	}
+	return lang.TypeInt64
+}
+
+func (g *gen) constInt(e lang.Expr) int64 {
+	switch e := e.(type) {
+	case *lang.IntLit:
+		return int64(e.Value)
+	case *lang.UnaryExpr:
+		if e.Op == "-" {
+			return -g.constInt(e.X)
+		}
+	case *lang.PositionalExpr:
+		if e.Count {
+			return int64(len(g.info.Args))
+		}
+		var v int64
+		if e.N <= len(g.info.Args) {
+			fmt.Sscan(g.info.Args[e.N-1], &v)
+		}
+		return v
+	}
+	return 0
+}
+
+// isConst reports whether e is a constant that fits an instruction immediate.
+func (g *gen) isConst(e lang.Expr) (int32, bool) {
+	switch e := e.(type) {
+	case *lang.IntLit:
+		if int64(e.Value) >= -1<<31 && int64(e.Value) < 1<<31 {
+			return int32(e.Value), true
+		}
+	case *lang.PositionalExpr:
+		if g.typeOf(e).Kind == lang.KindInt {
+			v := g.constInt(e)
+			if v >= -1<<31 && v < 1<<31 {
+				return int32(v), true
+			}
+		}
+	}
+	return 0, false
+}

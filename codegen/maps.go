@@ -1,0 +1,175 @@
+package codegen
+
+import (
+	"github.com/cilium/ebpf/asm"
+	"github.com/gotrace/gotrace/lang"
+)
+
+// mapKey builds the BPF key for @m[keys...] on the stack and returns its
+// offset. Maps without keys use a u64 zero. Bucketed maps (hist, lhist)
+// leave the last 8 bytes for the bucket index, filled in by the caller.
+func (g *gen) mapKey(md *MapDef, keys []lang.Expr) int16 {
+	off := g.alloc(md.KeySize)
+	switch {
+	case len(keys) == 0 && !md.Bucketed:
+		g.emit(storeImm(asm.RFP, off, 0))
+	case len(keys) == 1:
+		g.memInto(keys[0], off, md.Key.StorageSize())
+	case len(keys) > 1:
+		for i, k := range keys {
+			g.memInto(k, off+int16(md.Key.Offsets[i]), md.Key.Elems[i].StorageSize())
+		}
+	}
+	return off
+}
+
+// bucketOffset is where a bucketed map's key holds the bucket index.
+func (md *MapDef) bucketOffset() int16 { return int16(md.KeySize - 8) }
+
+func (g *gen) loadMap(reg asm.Register, md string) {
+	g.emit(asm.LoadMapPtr(reg, 0).WithReference(md))
+}
+
+// mapLookup leaves a pointer to the value (or NULL) in R0.
+func (g *gen) mapLookup(md *MapDef, key int16) {
+	g.loadMap(asm.R1, md.Kernel)
+	g.addr(asm.R2, key)
+	g.emit(asm.FnMapLookupElem.Call())
+}
+
+// mapUpdate stores the value at fp+val under the key at fp+key.
+func (g *gen) mapUpdate(md *MapDef, key, val int16) {
+	g.loadMap(asm.R1, md.Kernel)
+	g.addr(asm.R2, key)
+	g.addr(asm.R3, val)
+	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnMapUpdateElem.Call())
+}
+
+// mapReadInt loads an integer map value (0 when the key is absent).
+func (g *gen) mapReadInt(md *MapDef, m *lang.MapExpr, dst asm.Register) {
+	key := g.mapKey(md, m.Keys)
+	g.mapLookup(md, key)
+	lEnd := g.newLabel()
+	g.emit(asm.Mov.Imm(dst, 0))
+	g.jump(asm.JEq.Imm(asm.R0, 0, ""), lEnd)
+	switch md.Value.Kind {
+	case lang.KindAvg:
+		// total / count of this CPU's share.
+		g.emit(asm.LoadMem(dst, asm.R0, 8, asm.DWord), asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
+			asm.Div.Reg(dst, asm.R1))
+	default:
+		g.emit(asm.LoadMem(dst, asm.R0, 0, asm.DWord))
+	}
+	g.mark(lEnd)
+}
+
+// mapStoreInt stores the integer in src as @m[keys] (plain int maps).
+func (g *gen) mapStoreInt(md *MapDef, m *lang.MapExpr, src asm.Register) {
+	val := g.alloc(8)
+	g.emit(asm.StoreMem(asm.RFP, val, src, asm.DWord))
+	key := g.mapKey(md, m.Keys)
+	g.mapUpdate(md, key, val)
+}
+
+// aggregate compiles @m[k] = agg(args).
+//
+// Aggregation maps are per-CPU, so each CPU updates its own copy without
+// contention; user space adds the copies up when printing.
+func (g *gen) aggregate(md *MapDef, m *lang.MapExpr, call *lang.CallExpr) {
+	g.withTemp(func(v asm.Register) {
+		if len(call.Args) > 0 {
+			g.intInto(call.Args[0], v)
+		}
+		key := g.mapKey(md, m.Keys)
+		switch md.Value.Kind {
+		case lang.KindHist:
+			g.log2Bucket(v, asm.R1)
+			g.emit(asm.StoreMem(asm.RFP, key+md.bucketOffset(), asm.R1, asm.DWord))
+		case lang.KindLhist:
+			g.linearBucket(v, asm.R1, md.Value)
+			g.emit(asm.StoreMem(asm.RFP, key+md.bucketOffset(), asm.R1, asm.DWord))
+		}
+		g.mapLookup(md, key)
+		lInit, lEnd := g.newLabel(), g.newLabel()
+		g.jump(asm.JEq.Imm(asm.R0, 0, ""), lInit)
+
+		// The entry exists: update it in place.
+		switch md.Value.Kind {
+		case lang.KindCount, lang.KindHist, lang.KindLhist:
+			g.emit(asm.Mov.Imm(asm.R1, 1), asm.StoreXAdd(asm.R0, asm.R1, asm.DWord))
+		case lang.KindSum:
+			g.emit(asm.StoreXAdd(asm.R0, v, asm.DWord))
+		case lang.KindAvg, lang.KindStats:
+			g.emit(asm.Mov.Imm(asm.R1, 1), asm.StoreXAdd(asm.R0, asm.R1, asm.DWord))
+			g.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord), asm.Add.Reg(asm.R1, v),
+				asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord))
+		case lang.KindMin, lang.KindMax:
+			jop := asm.JSLE // min: keep the current value when it is <= v
+			if md.Value.Kind == lang.KindMax {
+				jop = asm.JSGE
+			}
+			g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
+			g.jump(jop.Reg(asm.R1, v, ""), lEnd)
+			g.emit(asm.StoreMem(asm.R0, 0, v, asm.DWord))
+		}
+		g.ja(lEnd)
+
+		// First update of this key on this CPU: insert the initial value.
+		g.mark(lInit)
+		val := g.alloc(md.ValueSize)
+		switch md.Value.Kind {
+		case lang.KindCount, lang.KindHist, lang.KindLhist:
+			g.emit(storeImm(asm.RFP, val, 1))
+		case lang.KindSum:
+			g.emit(asm.StoreMem(asm.RFP, val, v, asm.DWord))
+		case lang.KindAvg, lang.KindStats:
+			g.emit(storeImm(asm.RFP, val, 1), asm.StoreMem(asm.RFP, val+8, v, asm.DWord))
+		case lang.KindMin, lang.KindMax:
+			// value, then a flag saying this CPU's copy has been set.
+			g.emit(asm.StoreMem(asm.RFP, val, v, asm.DWord), storeImm(asm.RFP, val+8, 1))
+		}
+		g.mapUpdate(md, key, val)
+		g.mark(lEnd)
+	})
+}
+
+// log2Bucket computes bpftrace's hist() bucket of v into dst: 0 for negative
+// values, 1 for zero, and 2+floor(log2(v)) otherwise. v is left unchanged.
+func (g *gen) log2Bucket(v, dst asm.Register) {
+	lDone := g.newLabel()
+	g.emit(asm.Mov.Imm(dst, 0))
+	g.jump(asm.JSLT.Imm(v, 0, ""), lDone)
+	g.emit(asm.Mov.Imm(dst, 1))
+	g.jump(asm.JEq.Imm(v, 0, ""), lDone)
+	// Binary search for the highest set bit, in R2 (a copy of v).
+	g.emit(asm.Mov.Reg(asm.R2, v), asm.Mov.Imm(dst, 2))
+	for _, shift := range []int32{32, 16, 8, 4, 2, 1} {
+		skip := g.newLabel()
+		if shift == 32 {
+			g.emit(asm.Mov.Reg(asm.R3, asm.R2), asm.RSh.Imm(asm.R3, 32))
+			g.jump(asm.JEq.Imm(asm.R3, 0, ""), skip)
+		} else {
+			g.jump(asm.JLT.Imm(asm.R2, int32(1)<<shift, ""), skip)
+		}
+		g.emit(asm.RSh.Imm(asm.R2, shift), asm.Add.Imm(dst, shift))
+		g.mark(skip)
+	}
+	g.mark(lDone)
+}
+
+// linearBucket computes lhist()'s bucket of v into dst: 0 below min, 1+n for
+// [min+n*step, min+(n+1)*step), and the last bucket at or above max.
+func (g *gen) linearBucket(v, dst asm.Register, t *lang.Type) {
+	lDone := g.newLabel()
+	last := (t.LhistMax-t.LhistMin)/t.LhistStep + 1
+	g.emit(asm.Mov.Imm(dst, 0))
+	g.emit(asm.LoadImm(asm.R2, t.LhistMin, asm.DWord))
+	g.jump(asm.JSLT.Reg(v, asm.R2, ""), lDone)
+	g.emit(asm.Mov.Imm(dst, int32(last)))
+	g.emit(asm.LoadImm(asm.R2, t.LhistMax, asm.DWord))
+	g.jump(asm.JSGE.Reg(v, asm.R2, ""), lDone)
+	g.emit(asm.Mov.Reg(dst, v))
+	g.emit(asm.LoadImm(asm.R2, t.LhistMin, asm.DWord), asm.Sub.Reg(dst, asm.R2))
+	g.emit(asm.Div.Imm(dst, int32(t.LhistStep)), asm.Add.Imm(dst, 1))
+	g.mark(lDone)
+}

@@ -1,0 +1,10 @@
+module github.com/gotrace/gotrace
+
+go 1.26.8
+
+require (
+	github.com/alecthomas/participle/v2 v2.1.4 // indirect
+	github.com/cilium/ebpf v0.22.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	golang.org/x/sys v0.43.0 // indirect
+)

@@ -1,0 +1,236 @@
+package lang
+
+// This file is the one place that lists every builtin variable and function
+// of the language with its type rule. Code generation for each name lives in
+// codegen/builtins.go under the same name; a test keeps the two in step.
+
+// BuiltinVar describes a builtin variable such as pid or comm.
+type BuiltinVar struct {
+	Name string
+	Type func(c *checker, id *IdentExpr) *Type
+	Doc  string
+}
+
+func fixed(t *Type) func(*checker, *IdentExpr) *Type {
+	return func(*checker, *IdentExpr) *Type { return t }
+}
+
+// BuiltinVars are the identifiers usable as values in any probe (subject to
+// the probe's context: args only in tracepoints, retval only in return probes).
+var BuiltinVars = map[string]*BuiltinVar{
+	"pid":      {Name: "pid", Type: fixed(TypeUint64), Doc: "process id (thread group id) of the current task"},
+	"tid":      {Name: "tid", Type: fixed(TypeUint64), Doc: "thread id of the current task"},
+	"uid":      {Name: "uid", Type: fixed(TypeUint64), Doc: "user id of the current task"},
+	"gid":      {Name: "gid", Type: fixed(TypeUint64), Doc: "group id of the current task"},
+	"nsecs":    {Name: "nsecs", Type: fixed(TypeUint64), Doc: "monotonic timestamp in nanoseconds"},
+	"elapsed":  {Name: "elapsed", Type: fixed(TypeUint64), Doc: "nanoseconds since gotrace started"},
+	"cpu":      {Name: "cpu", Type: fixed(TypeUint64), Doc: "id of the CPU the probe fired on"},
+	"comm":     {Name: "comm", Type: fixed(StringType(16)), Doc: "name of the current task"},
+	"curtask":  {Name: "curtask", Type: fixed(&Type{Kind: KindInt, Size: 8, Ptr: true}), Doc: "address of the current task_struct"},
+	"rand":     {Name: "rand", Type: fixed(TypeUint32), Doc: "pseudo-random 32-bit number"},
+	"cgroup":   {Name: "cgroup", Type: fixed(TypeUint64), Doc: "cgroup v2 id of the current task"},
+	"probe":    {Name: "probe", Type: probeNameType, Doc: "the full name of the probe that fired"},
+	"func":     {Name: "func", Type: probeNameType, Doc: "the traced function's name"},
+	"retval":   {Name: "retval", Type: retvalType, Doc: "return value, in kretprobe/uretprobe/tracepoint sys_exit fallbacks"},
+	"args":     {Name: "args", Type: argsType, Doc: "tracepoint arguments: args->field"},
+	"arg0":     {Name: "arg0", Type: argNType, Doc: "probe argument 0"},
+	"arg1":     {Name: "arg1", Type: argNType},
+	"arg2":     {Name: "arg2", Type: argNType},
+	"arg3":     {Name: "arg3", Type: argNType},
+	"arg4":     {Name: "arg4", Type: argNType},
+	"arg5":     {Name: "arg5", Type: argNType},
+	"username": {Name: "username", Type: fixed(TypeUint64), Doc: "user name of the current task's uid (printed as a name)"},
+}
+
+func probeNameType(c *checker, id *IdentExpr) *Type {
+	return StringType(c.env.strLen())
+}
+
+func retvalType(c *checker, id *IdentExpr) *Type {
+	for _, ap := range c.probe.Attach {
+		if !ap.HasRetval() {
+			c.errorf(id, "retval is only available in kretprobe, uretprobe and syscall exit probes, not in %s", ap.Name)
+			return nil
+		}
+	}
+	return TypeInt64
+}
+
+func argsType(c *checker, id *IdentExpr) *Type {
+	for _, ap := range c.probe.Attach {
+		if ap.Format == nil {
+			c.errorf(id, "args is only available in tracepoint probes, not in %s; use arg0..arg5", ap.Name)
+			return nil
+		}
+	}
+	return TypeCtx
+}
+
+func argNType(c *checker, id *IdentExpr) *Type {
+	for _, ap := range c.probe.Attach {
+		if !ap.HasArgN() {
+			c.errorf(id, "%s is not available in %s", id.Name, ap.Name)
+			return nil
+		}
+	}
+	return TypeUint64
+}
+
+// Func describes a builtin function.
+type Func struct {
+	Name             string
+	MinArgs, MaxArgs int
+	// Agg functions may only be assigned to a map: @x = count().
+	Agg bool
+	// Type checks the arguments (already typed) and returns the result type.
+	Type func(c *checker, call *CallExpr, args []*Type) *Type
+	Doc  string
+}
+
+// Funcs are all builtin functions, by name.
+var Funcs = map[string]*Func{}
+
+func init() {
+	for _, f := range []*Func{
+		{Name: "printf", MinArgs: 1, MaxArgs: 8, Type: checkPrintf, Doc: "formatted output"},
+		{Name: "exit", MinArgs: 0, MaxArgs: 0, Type: noValue, Doc: "stop tracing, print maps, exit"},
+		{Name: "str", MinArgs: 1, MaxArgs: 2, Type: checkStr, Doc: "read a NUL-terminated string"},
+		{Name: "count", MinArgs: 0, MaxArgs: 0, Agg: true, Type: aggOf(KindCount, 0), Doc: "count events"},
+		{Name: "sum", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindSum, 1), Doc: "sum of values"},
+		{Name: "avg", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindAvg, 1), Doc: "average of values"},
+		{Name: "min", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindMin, 1), Doc: "minimum value"},
+		{Name: "max", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindMax, 1), Doc: "maximum value"},
+		{Name: "stats", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindStats, 1), Doc: "count, average and total"},
+		{Name: "hist", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindHist, 1), Doc: "power-of-two histogram"},
+		{Name: "lhist", MinArgs: 4, MaxArgs: 4, Agg: true, Type: checkLhist, Doc: "linear histogram"},
+	} {
+		Funcs[f.Name] = f
+	}
+}
+
+func noValue(*checker, *CallExpr, []*Type) *Type { return TypeNone }
+
+func aggOf(k Kind, intArgs int) func(*checker, *CallExpr, []*Type) *Type {
+	return func(c *checker, call *CallExpr, args []*Type) *Type {
+		for i := 0; i < intArgs; i++ {
+			if args[i].Kind != KindInt {
+				c.errorf(call.Args[i], "%s() expects an integer argument, got %s", call.Name, args[i])
+				return nil
+			}
+		}
+		return &Type{Kind: k, Size: 8, Signed: true}
+	}
+}
+
+func checkLhist(c *checker, call *CallExpr, args []*Type) *Type {
+	if args[0].Kind != KindInt {
+		c.errorf(call.Args[0], "lhist() expects an integer value, got %s", args[0])
+		return nil
+	}
+	var p [3]int64
+	for i := 1; i < 4; i++ {
+		v, ok := c.constInt(call.Args[i])
+		if !ok {
+			c.errorf(call.Args[i], "lhist() %s must be an integer literal", [...]string{"", "min", "max", "step"}[i])
+			return nil
+		}
+		p[i-1] = v
+	}
+	if p[2] <= 0 {
+		c.errorf(call.Args[3], "lhist() step must be at least 1")
+		return nil
+	}
+	if p[1] <= p[0] {
+		c.errorf(call.Args[2], "lhist() max must be greater than min")
+		return nil
+	}
+	if (p[1]-p[0])/p[2] > 1000 {
+		c.errorf(call, "lhist() would have more than 1000 buckets; raise step")
+		return nil
+	}
+	return &Type{Kind: KindLhist, Size: 8, LhistMin: p[0], LhistMax: p[1], LhistStep: p[2]}
+}
+
+func checkStr(c *checker, call *CallExpr, args []*Type) *Type {
+	if args[0].Kind != KindInt && args[0].Kind != KindString {
+		c.errorf(call.Args[0], "str() expects a pointer or integer, got %s", args[0])
+		return nil
+	}
+	size := c.env.strLen()
+	if len(args) == 2 {
+		if args[1].Kind != KindInt {
+			c.errorf(call.Args[1], "str() length must be an integer")
+			return nil
+		}
+		if n, ok := c.constInt(call.Args[1]); ok && n > 0 && int(n)+1 < size {
+			size = int(n) + 1
+		}
+	}
+	if args[0].Kind == KindString && args[0].Size < size {
+		size = args[0].Size
+	}
+	return StringType(size)
+}
+
+func checkPrintf(c *checker, call *CallExpr, args []*Type) *Type {
+	lit, ok := call.Args[0].(*StrLit)
+	if !ok {
+		c.errorf(call.Args[0], "printf() format must be a string literal")
+		return nil
+	}
+	verbs, err := ParseFormat(lit.Value)
+	if err != nil {
+		c.errorf(call.Args[0], "%v", err)
+		return nil
+	}
+	if len(verbs) != len(args)-1 {
+		c.errorf(call, "printf: format string has %d conversion(s) but %d argument(s) were given", len(verbs), len(args)-1)
+		return nil
+	}
+	for i, v := range verbs {
+		t := args[i+1]
+		switch {
+		case v == 's' && t.Kind != KindString && t.Kind != KindInt && t.Kind != KindTuple && t.Kind != KindStack:
+			c.errorf(call.Args[i+1], "printf: %%s expects a value, got %s", t)
+		case v != 's' && t.Kind != KindInt:
+			c.errorf(call.Args[i+1], "printf: %%%c expects an integer, got %s", v, t)
+		}
+	}
+	return TypeNone
+}
+
+// ParseFormat returns the conversion verb of each argument-consuming
+// specifier in a printf format ('%%' consumes none).
+func ParseFormat(f string) ([]byte, error) {
+	var verbs []byte
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		i++
+		for i < len(f) && (f[i] == '-' || f[i] == '+' || f[i] == ' ' || f[i] == '#' || f[i] == '0') {
+			i++
+		}
+		for i < len(f) && (f[i] >= '0' && f[i] <= '9' || f[i] == '.') {
+			i++
+		}
+		for i < len(f) && (f[i] == 'l' || f[i] == 'h' || f[i] == 'z' || f[i] == 'j') {
+			i++
+		}
+		if i >= len(f) {
+			return nil, errorString("printf: format ends in the middle of a conversion")
+		}
+		switch f[i] {
+		case '%':
+		case 'd', 'i', 'u', 'x', 'X', 'o', 'c', 's', 'p':
+			verbs = append(verbs, f[i])
+		default:
+			return nil, errorString("printf: unknown conversion %" + string(f[i]))
+		}
+	}
+	return verbs, nil
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

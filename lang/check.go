@@ -1,0 +1,747 @@
+package lang
+
+import (
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gotrace/gotrace/kernel"
+)
+
+// Env is what the checker needs to know about the world outside the script:
+// the kernel (tracepoint formats, whether kprobes exist) and the command line.
+// Zero-valued fields fall back to the running kernel and the defaults.
+type Env struct {
+	StrLen int      // string capacity in bytes (BPFTRACE_STRLEN, default 64)
+	Args   []string // positional parameters $1..$N
+
+	TracepointFormat func(cat, event string) (*kernel.TracepointFormat, error)
+	MatchTracepoints func(catGlob, eventGlob string) ([]string, error)
+	HaveKprobes      func() bool
+}
+
+func (e *Env) strLen() int {
+	if e.StrLen > 0 {
+		return e.StrLen
+	}
+	if s := os.Getenv("BPFTRACE_STRLEN"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 200 {
+			return n
+		}
+	}
+	return 64
+}
+
+func (e *Env) tracepointFormat(cat, event string) (*kernel.TracepointFormat, error) {
+	if e.TracepointFormat != nil {
+		return e.TracepointFormat(cat, event)
+	}
+	return kernel.ReadTracepointFormat(cat, event)
+}
+
+func (e *Env) matchTracepoints(cat, event string) ([]string, error) {
+	if e.MatchTracepoints != nil {
+		return e.MatchTracepoints(cat, event)
+	}
+	return kernel.MatchTracepoints(cat, event)
+}
+
+func (e *Env) haveKprobes() bool {
+	if e.HaveKprobes != nil {
+		return e.HaveKprobes()
+	}
+	return kernel.HaveKprobes()
+}
+
+// Info is what the checker learned: the type of every expression, every
+// map's key and value types, and each probe's attach points and variables.
+type Info struct {
+	Src    *Source
+	Types  map[Expr]*Type
+	Maps   map[string]*MapInfo
+	Probes []*ProbeInfo
+	// PositionalStrings holds $N values that are not numbers.
+	Args []string
+}
+
+// MapInfo is a map's shape, fixed by its first use.
+type MapInfo struct {
+	Name  string
+	Key   *Type // nil for a map without keys (@x)
+	Value *Type
+	First Span // where the value type was fixed
+}
+
+// MapNames returns the map names in sorted order (the order they print in).
+func (in *Info) MapNames() []string {
+	names := make([]string, 0, len(in.Maps))
+	for n := range in.Maps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ProbeInfo is a checked probe.
+type ProbeInfo struct {
+	Probe  *Probe
+	Attach []*AttachPoint
+	Vars   map[string]*Type
+}
+
+type checker struct {
+	src   *Source
+	env   *Env
+	info  *Info
+	probe *ProbeInfo
+	errs  ErrorList
+	quiet bool // first pass: only learn map types
+	loops int  // while nesting depth
+}
+
+// Check resolves and type-checks prog. On failure the error is an ErrorList.
+func Check(prog *Program, src *Source, env *Env) (*Info, error) {
+	if env == nil {
+		env = &Env{}
+	}
+	c := &checker{src: src, env: env, info: &Info{Src: src, Maps: map[string]*MapInfo{}, Args: env.Args}}
+	// Attach points first: they decide what args/retval mean.
+	for _, p := range prog.Probes {
+		pi := &ProbeInfo{Probe: p}
+		for _, s := range p.Specs {
+			pi.Attach = append(pi.Attach, c.expandSpec(s)...)
+		}
+		c.info.Probes = append(c.info.Probes, pi)
+	}
+	if len(c.errs) > 0 {
+		return nil, c.errs
+	}
+	// Two passes: the first learns map types from assignments anywhere in
+	// the script (a map may be read in a probe before the one that writes
+	// it), the second checks everything and reports errors.
+	for pass := 0; pass < 2; pass++ {
+		c.quiet = pass == 0
+		c.info.Types = map[Expr]*Type{}
+		c.errs = nil
+		for _, pi := range c.info.Probes {
+			c.probe = pi
+			pi.Vars = map[string]*Type{}
+			if pi.Probe.Pred != nil {
+				if t := c.expr(pi.Probe.Pred); t != nil && t.Kind != KindInt {
+					c.errorf(pi.Probe.Pred, "predicate must be an integer condition, got %s", t)
+				}
+			}
+			c.block(pi.Probe.Body)
+		}
+	}
+	if len(c.errs) > 0 {
+		return nil, c.errs
+	}
+	return c.info, nil
+}
+
+func (c *checker) errorf(n Spanned, format string, args ...any) {
+	if c.quiet {
+		return
+	}
+	c.errs = append(c.errs, Errorf(c.src, n, format, args...))
+}
+
+func (c *checker) block(b *Block) {
+	for _, s := range b.Stmts {
+		c.stmt(s)
+	}
+}
+
+func (c *checker) stmt(s Stmt) {
+	switch s := s.(type) {
+	case *Block:
+		c.block(s)
+	case *ExprStmt:
+		if call, ok := s.X.(*CallExpr); ok {
+			if f := Funcs[call.Name]; f != nil && f.Agg {
+				c.errorf(call, "%s() must be assigned to a map, e.g. @x = %s", call.Name, call)
+				return
+			}
+		}
+		switch s.X.(type) {
+		case *CallExpr, *IncDecExpr:
+		default:
+			c.errorf(s.X, "expression statement has no effect; assign it or print it")
+		}
+		c.expr(s.X)
+	case *AssignStmt:
+		c.assign(s)
+	case *IfStmt:
+		c.cond(s.Cond, "if")
+		c.block(s.Then)
+		if s.Else != nil {
+			c.stmt(s.Else)
+		}
+	case *WhileStmt:
+		c.cond(s.Cond, "while")
+		c.loops++
+		c.block(s.Body)
+		c.loops--
+	case *UnrollStmt:
+		n, ok := c.constInt(s.Count)
+		if !ok || n < 1 || n > 100 {
+			c.errorf(s.Count, "unroll count must be an integer literal from 1 to 100")
+		}
+		c.block(s.Body)
+	case *JumpStmt:
+		if s.Keyword != "return" && c.loops == 0 {
+			c.errorf(s, "%s outside of a while loop", s.Keyword)
+		}
+	}
+}
+
+func (c *checker) cond(e Expr, what string) {
+	if t := c.expr(e); t != nil && t.Kind != KindInt {
+		c.errorf(e, "%s condition must be an integer, got %s", what, t)
+	}
+}
+
+func (c *checker) assign(s *AssignStmt) {
+	call, _ := s.Value.(*CallExpr)
+	if call != nil && Funcs[call.Name] != nil && Funcs[call.Name].Agg {
+		m, ok := s.Target.(*MapExpr)
+		if !ok {
+			c.errorf(s.Target, "%s() can only be assigned to a map, e.g. @x = %s", call.Name, call)
+			return
+		}
+		if s.Op != "=" {
+			c.errorf(s, "use = to assign %s(), not %s", call.Name, s.Op)
+			return
+		}
+		vt := c.expr(call)
+		c.mapUse(m, vt, call)
+		return
+	}
+	vt := c.expr(s.Value)
+	if vt == nil {
+		return
+	}
+	if vt.Kind == KindNone {
+		c.errorf(s.Value, "%s has no value to assign", s.Value)
+		return
+	}
+	if s.Op != "=" && vt.Kind != KindInt {
+		c.errorf(s.Value, "%s needs an integer, got %s", s.Op, vt)
+		return
+	}
+	switch t := s.Target.(type) {
+	case *VarExpr:
+		old := c.probe.Vars[t.Name]
+		if s.Op != "=" {
+			if old == nil {
+				c.errorf(t, "variable $%s is used before it is assigned", t.Name)
+				return
+			}
+			if old.Kind != KindInt {
+				c.errorf(t, "%s needs an integer variable, $%s is %s", s.Op, t.Name, old)
+				return
+			}
+			c.info.Types[t] = old
+			return
+		}
+		if old != nil && !old.Equal(vt) {
+			c.errorf(s.Value, "type mismatch: $%s is %s, cannot assign %s", t.Name, old, vt)
+			return
+		}
+		if old == nil || (vt.Kind == KindString && vt.Size > old.Size) {
+			nt := *vt
+			if nt.Kind == KindInt {
+				nt.Size = 8
+			}
+			c.probe.Vars[t.Name] = &nt
+		}
+		c.info.Types[t] = c.probe.Vars[t.Name]
+	case *MapExpr:
+		if s.Op != "=" {
+			mi := c.info.Maps[t.Name]
+			if mi != nil && mi.Value.Kind != KindInt {
+				c.errorf(t, "%s needs an integer map, %s holds %s", s.Op, t.Name, mi.Value)
+				return
+			}
+		}
+		nt := *vt
+		if nt.Kind == KindInt {
+			nt.Size = 8
+		}
+		c.mapUse(t, &nt, s.Value)
+	default:
+		c.errorf(s.Target, "cannot assign to %s; assign to a $variable or an @map", s.Target)
+	}
+}
+
+// mapUse records that map m holds values of type vt (set by node at).
+func (c *checker) mapUse(m *MapExpr, vt *Type, at Spanned) {
+	kt := c.mapKey(m)
+	if vt == nil || (len(m.Keys) > 0 && kt == nil) {
+		return
+	}
+	mi := c.info.Maps[m.Name]
+	if mi == nil {
+		c.info.Maps[m.Name] = &MapInfo{Name: m.Name, Key: kt, Value: vt, First: at.NodeSpan()}
+		c.info.Types[m] = vt
+		return
+	}
+	if !mi.Value.Equal(vt) {
+		c.errorf(at, "map %s used as %s here but as %s at %s", m.Name, vt, mi.Value, mi.First.Start)
+		return
+	}
+	if vt.Kind == KindString && vt.Size > mi.Value.Size {
+		mi.Value = vt
+	}
+	c.info.Types[m] = mi.Value
+}
+
+// mapKey types the keys of m and checks them against earlier uses.
+func (c *checker) mapKey(m *MapExpr) *Type {
+	var kt *Type
+	switch len(m.Keys) {
+	case 0:
+	case 1:
+		kt = c.keyType(m.Keys[0])
+	default:
+		elems := make([]*Type, len(m.Keys))
+		for i, k := range m.Keys {
+			if elems[i] = c.keyType(k); elems[i] == nil {
+				return nil
+			}
+		}
+		kt = TupleType(elems)
+	}
+	if kt == nil && len(m.Keys) > 0 {
+		return nil
+	}
+	if mi := c.info.Maps[m.Name]; mi != nil {
+		switch {
+		case (mi.Key == nil) != (kt == nil):
+			if kt == nil {
+				c.errorf(m, "map %s needs a key here, e.g. %s[...]", m.Name, m.Name)
+			} else {
+				c.errorf(m, "map %s has no keys elsewhere (first used at %s)", m.Name, mi.First.Start)
+			}
+			return nil
+		case kt != nil && !mi.Key.Equal(kt):
+			c.errorf(m, "map %s key is %s here but %s at %s", m.Name, kt, mi.Key, mi.First.Start)
+			return nil
+		case kt != nil && kt.Kind == KindString && kt.Size > mi.Key.Size:
+			mi.Key = kt
+		}
+	}
+	return kt
+}
+
+func (c *checker) keyType(e Expr) *Type {
+	t := c.expr(e)
+	if t == nil {
+		return nil
+	}
+	switch t.Kind {
+	case KindInt:
+		nt := *t
+		nt.Size = 8
+		return &nt
+	case KindString, KindTuple, KindStack:
+		return t
+	}
+	c.errorf(e, "%s cannot be a map key", t)
+	return nil
+}
+
+// expr types e, records the type and returns it (nil after an error).
+func (c *checker) expr(e Expr) *Type {
+	t := c.exprType(e)
+	if t != nil {
+		c.info.Types[e] = t
+	}
+	return t
+}
+
+func (c *checker) exprType(e Expr) *Type {
+	switch e := e.(type) {
+	case *IntLit:
+		return TypeInt64
+	case *StrLit:
+		if len(e.Value)+1 > c.env.strLen() && c.env.strLen() < 200 {
+			c.errorf(e, "String is too long (over %d bytes): %s", c.env.strLen(), e.Value)
+			return nil
+		}
+		return StringType(len(e.Value) + 1)
+	case *PositionalExpr:
+		if e.Count {
+			return TypeInt64
+		}
+		if v := c.positional(e.N); v != "" {
+			if _, err := strconv.ParseInt(v, 0, 64); err != nil {
+				return StringType(len(v) + 1)
+			}
+		}
+		return TypeInt64
+	case *IdentExpr:
+		b := BuiltinVars[e.Name]
+		if b == nil {
+			c.errorf(e, "unknown builtin '%s'%s", e.Name, didYouMean(e.Name, builtinNames()))
+			return nil
+		}
+		return b.Type(c, e)
+	case *VarExpr:
+		t := c.probe.Vars[e.Name]
+		if t == nil {
+			c.errorf(e, "variable $%s is used before it is assigned", e.Name)
+		}
+		return t
+	case *MapExpr:
+		kt := c.mapKey(e)
+		if kt == nil && len(e.Keys) > 0 {
+			return nil
+		}
+		mi := c.info.Maps[e.Name]
+		if mi == nil {
+			c.errorf(e, "map %s is read but never assigned", e.Name)
+			return nil
+		}
+		switch mi.Value.Kind {
+		case KindCount, KindSum, KindMin, KindMax, KindAvg:
+			return TypeInt64
+		case KindStats, KindHist, KindLhist:
+			c.errorf(e, "map %s holds %s and cannot be used as a value; print(%s) prints it", e.Name, mi.Value, e.Name)
+			return nil
+		}
+		return mi.Value
+	case *CallExpr:
+		return c.call(e)
+	case *BinaryExpr:
+		return c.binary(e)
+	case *UnaryExpr:
+		t := c.expr(e.X)
+		if t == nil {
+			return nil
+		}
+		if t.Kind != KindInt {
+			c.errorf(e, "operator %s needs an integer, got %s", e.Op, t)
+			return nil
+		}
+		switch e.Op {
+		case "!":
+			return TypeInt64
+		case "-":
+			return TypeInt64
+		case "~":
+			return &Type{Kind: KindInt, Size: 8, Signed: t.Signed}
+		}
+		c.errorf(e, "operator %s on kernel memory is not supported yet", e.Op)
+		return nil
+	case *IncDecExpr:
+		switch x := e.X.(type) {
+		case *VarExpr:
+			t := c.expr(x)
+			if t != nil && t.Kind != KindInt {
+				c.errorf(e, "%s needs an integer variable", e.Op)
+				return nil
+			}
+			return t
+		case *MapExpr:
+			if mi := c.info.Maps[x.Name]; mi == nil {
+				c.mapUse(x, TypeInt64, e)
+			}
+			t := c.expr(x)
+			if t != nil && t.Kind != KindInt {
+				c.errorf(e, "%s needs an integer map", e.Op)
+				return nil
+			}
+			return TypeInt64
+		}
+		c.errorf(e, "%s applies to $variables and @maps only", e.Op)
+		return nil
+	case *TernaryExpr:
+		c.cond(e.Cond, "?:")
+		a, b := c.expr(e.Then), c.expr(e.Else)
+		if a == nil || b == nil {
+			return nil
+		}
+		if !a.Equal(b) {
+			c.errorf(e, "both branches of ?: must have the same type, got %s and %s", a, b)
+			return nil
+		}
+		if a.Kind == KindString && b.Size > a.Size {
+			return b
+		}
+		if a.Kind == KindInt {
+			return TypeInt64
+		}
+		return a
+	case *FieldExpr:
+		return c.field(e)
+	case *TupleExpr:
+		elems := make([]*Type, len(e.Elems))
+		for i, x := range e.Elems {
+			t := c.expr(x)
+			if t == nil {
+				return nil
+			}
+			if t.Kind != KindInt && t.Kind != KindString {
+				c.errorf(x, "a tuple element must be an integer or a string, got %s", t)
+				return nil
+			}
+			if t.Kind == KindInt {
+				nt := *t
+				nt.Size = 8
+				t = &nt
+			}
+			elems[i] = t
+		}
+		return TupleType(elems)
+	case *CastExpr:
+		t := c.expr(e.X)
+		if t == nil {
+			return nil
+		}
+		size, signed, ok := intTypeName(e.Type)
+		if !ok {
+			c.errorf(e.Type, "cast to %s is not supported; integer casts are (uint8), (int32), ...", e.Type)
+			return nil
+		}
+		if t.Kind != KindInt {
+			c.errorf(e.X, "cannot cast %s to %s", t, e.Type)
+			return nil
+		}
+		return IntType(size, signed)
+	case *SizeofExpr:
+		if e.Type != nil {
+			size, _, ok := intTypeName(e.Type)
+			if !ok {
+				c.errorf(e.Type, "sizeof(%s) is not supported", e.Type)
+				return nil
+			}
+			_ = size
+			return TypeUint64
+		}
+		if c.expr(e.X) == nil {
+			return nil
+		}
+		return TypeUint64
+	case *IndexExpr:
+		c.errorf(e, "indexing is not supported yet")
+		return nil
+	}
+	c.errorf(e, "unsupported expression %s", e)
+	return nil
+}
+
+func (c *checker) positional(n int) string {
+	if n >= 1 && n <= len(c.env.Args) {
+		return c.env.Args[n-1]
+	}
+	return ""
+}
+
+func (c *checker) call(e *CallExpr) *Type {
+	f := Funcs[e.Name]
+	if f == nil {
+		c.errorf(e, "unknown function '%s'%s", e.Name, didYouMean(e.Name, funcNames()))
+		return nil
+	}
+	if len(e.Args) < f.MinArgs || len(e.Args) > f.MaxArgs {
+		switch {
+		case f.MinArgs == f.MaxArgs:
+			c.errorf(e, "%s() takes %d argument(s), %d given", e.Name, f.MinArgs, len(e.Args))
+		default:
+			c.errorf(e, "%s() takes %d to %d arguments, %d given", e.Name, f.MinArgs, f.MaxArgs, len(e.Args))
+		}
+		return nil
+	}
+	args := make([]*Type, len(e.Args))
+	for i, a := range e.Args {
+		if args[i] = c.expr(a); args[i] == nil {
+			return nil
+		}
+	}
+	return f.Type(c, e, args)
+}
+
+func (c *checker) binary(e *BinaryExpr) *Type {
+	a, b := c.expr(e.X), c.expr(e.Y)
+	if a == nil || b == nil {
+		return nil
+	}
+	switch e.Op {
+	case "==", "!=":
+		if a.Kind == KindString && b.Kind == KindString {
+			return TypeInt64
+		}
+	case "&&", "||":
+		if a.Kind == KindInt && b.Kind == KindInt {
+			return TypeInt64
+		}
+	}
+	if a.Kind != KindInt || b.Kind != KindInt {
+		c.errorf(e, "type mismatch for '%s': comparing %s with %s", e.Op, a, b)
+		return nil
+	}
+	switch e.Op {
+	case "==", "!=", "<", "<=", ">", ">=":
+		return TypeInt64
+	}
+	if !a.Signed && !b.Signed {
+		return TypeUint64
+	}
+	return TypeInt64
+}
+
+func (c *checker) field(e *FieldExpr) *Type {
+	t := c.expr(e.X)
+	if t == nil {
+		return nil
+	}
+	switch t.Kind {
+	case KindCtx:
+		var ft *Type
+		for _, ap := range c.probe.Attach {
+			f := ap.Format.Field(e.Field)
+			if f == nil {
+				names := []string{}
+				for _, f := range ap.Format.Fields {
+					if !f.Common {
+						names = append(names, f.Name)
+					}
+				}
+				c.errorf(e, "tracepoint %s has no field '%s'%s (it has: %s)", ap.Name, e.Field,
+					didYouMean(e.Field, names), strings.Join(names, ", "))
+				return nil
+			}
+			t, err := fieldType(f, c.env.strLen())
+			if err != nil {
+				c.errorf(e, "%s: %v", ap.Name, err)
+				return nil
+			}
+			if ft != nil && !ft.Equal(t) {
+				c.errorf(e, "args->%s has different types in the probes of this clause", e.Field)
+				return nil
+			}
+			ft = t
+		}
+		return ft
+	case KindTuple:
+		i, err := strconv.Atoi(e.Field)
+		if err != nil || i < 0 || i >= len(t.Elems) {
+			c.errorf(e, "tuple %s has no element .%s (it has %d)", t, e.Field, len(t.Elems))
+			return nil
+		}
+		return t.Elems[i]
+	}
+	c.errorf(e, "%s has no fields", t)
+	return nil
+}
+
+// fieldType maps a tracepoint field to a language type.
+func fieldType(f *kernel.Field, strLen int) (*Type, error) {
+	switch {
+	case f.DataLoc:
+		return StringType(strLen), nil
+	case f.ArrayLen > 0 && strings.Contains(f.CType, "char"):
+		return StringType(f.ArrayLen), nil
+	case f.ArrayLen > 0:
+		return nil, errorString("array field " + f.Name + " is not supported yet")
+	case f.Pointer:
+		return &Type{Kind: KindInt, Size: 8, Ptr: true}, nil
+	case f.Size == 1 || f.Size == 2 || f.Size == 4 || f.Size == 8:
+		// Syscall tracepoints widen every argument to 8 bytes; an `int`
+		// argument is still an int (so AT_FDCWD reads as -100).
+		size := f.Size
+		if n, ok := cIntSizes[strings.TrimPrefix(f.CType, "const ")]; ok && n < size {
+			size = n
+		}
+		return IntType(size, f.IntSigned()), nil
+	}
+	return nil, errorString("field " + f.Name + " of type " + f.CType + " is not supported yet")
+}
+
+var cIntSizes = map[string]int{
+	"int": 4, "unsigned int": 4, "unsigned": 4, "pid_t": 4, "uid_t": 4, "gid_t": 4, "umode_t": 2,
+	"short": 2, "unsigned short": 2, "char": 1, "unsigned char": 1, "u32": 4, "s32": 4, "u16": 2,
+	"s16": 2, "u8": 1, "s8": 1, "__u32": 4, "__s32": 4, "key_serial_t": 4, "qid_t": 4, "clockid_t": 4,
+	"timer_t": 4, "mqd_t": 4, "rwf_t": 4,
+}
+
+// constInt evaluates a constant integer expression.
+func (c *checker) constInt(e Expr) (int64, bool) {
+	switch e := e.(type) {
+	case *IntLit:
+		return int64(e.Value), true
+	case *UnaryExpr:
+		if e.Op == "-" {
+			v, ok := c.constInt(e.X)
+			return -v, ok
+		}
+	case *PositionalExpr:
+		if e.Count {
+			return int64(len(c.env.Args)), true
+		}
+		v, err := strconv.ParseInt(c.positional(e.N), 0, 64)
+		return v, err == nil
+	}
+	return 0, false
+}
+
+// intTypeName maps integer type names in casts to size and signedness.
+func intTypeName(t *TypeName) (int, bool, bool) {
+	if t.Pointers > 0 {
+		return 8, false, true
+	}
+	switch strings.Join(strings.Fields(t.Name), " ") {
+	case "int8", "s8", "char", "signed char", "__s8":
+		return 1, true, true
+	case "uint8", "u8", "unsigned char", "bool", "__u8":
+		return 1, false, true
+	case "int16", "s16", "short", "__s16":
+		return 2, true, true
+	case "uint16", "u16", "unsigned short", "__u16":
+		return 2, false, true
+	case "int32", "s32", "int", "__s32":
+		return 4, true, true
+	case "uint32", "u32", "unsigned int", "unsigned", "__u32":
+		return 4, false, true
+	case "int64", "s64", "long", "long long", "__s64":
+		return 8, true, true
+	case "uint64", "u64", "unsigned long", "unsigned long long", "__u64", "size_t":
+		return 8, false, true
+	}
+	return 0, false, false
+}
+
+func builtinNames() []string {
+	var out []string
+	for n := range BuiltinVars {
+		out = append(out, n)
+	}
+	return out
+}
+
+func funcNames() []string {
+	var out []string
+	for n := range Funcs {
+		out = append(out, n)
+	}
+	return out
+}
+
+// didYouMean returns " — did you mean 'x'?" for the closest candidate within
+// edit distance 2, or "".
+func didYouMean(name string, candidates []string) string {
+	best, bestD := "", 3
+	sort.Strings(candidates)
+	for _, c := range candidates {
+		if d := editDistance(name, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " — did you mean '" + best + "'?"
+}

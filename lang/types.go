@@ -1,0 +1,152 @@
+package lang
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind classifies a value's type.
+type Kind uint8
+
+const (
+	KindNone   Kind = iota // no value: printf(), statements
+	KindInt                // integer of Size bytes, Signed or not; pointers too (Ptr)
+	KindString             // NUL-padded byte array of Size bytes
+	KindTuple              // Elems laid out at Offsets
+	KindStack              // kstack/ustack: a stack id
+	KindCtx                // `args` of a tracepoint: only ->field is allowed
+
+	// Aggregation values: what a map holds after @x = count() and friends.
+	KindCount
+	KindSum
+	KindAvg
+	KindMin
+	KindMax
+	KindStats
+	KindHist
+	KindLhist
+)
+
+var kindNames = [...]string{"none", "int", "string", "tuple", "stack", "args", "count", "sum", "avg", "min", "max", "stats", "hist", "lhist"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// IsAgg reports whether a map of this kind holds an aggregation.
+func (k Kind) IsAgg() bool { return k >= KindCount }
+
+// Type is the type of a value. Types are compared structurally with Equal.
+type Type struct {
+	Kind   Kind
+	Size   int  // bytes in memory (ints 1/2/4/8, string capacity, tuple total)
+	Signed bool // ints, sum/min/max
+	Ptr    bool // an int that is a pointer (printed with %p, read with probe_read)
+	User   bool // KindStack: a user stack
+
+	Elems   []*Type // KindTuple
+	Offsets []int   // KindTuple: byte offset of each element
+
+	// KindLhist: the bucket layout, fixed by the first lhist() call.
+	LhistMin, LhistMax, LhistStep int64
+}
+
+var (
+	TypeNone   = &Type{Kind: KindNone}
+	TypeInt64  = &Type{Kind: KindInt, Size: 8, Signed: true}
+	TypeUint64 = &Type{Kind: KindInt, Size: 8}
+	TypeUint32 = &Type{Kind: KindInt, Size: 4}
+	TypeCtx    = &Type{Kind: KindCtx}
+)
+
+// IntType returns the integer type of the given size and signedness.
+func IntType(size int, signed bool) *Type {
+	return &Type{Kind: KindInt, Size: size, Signed: signed}
+}
+
+// StringType returns a string type with room for size bytes including the NUL.
+func StringType(size int) *Type { return &Type{Kind: KindString, Size: size} }
+
+// TupleType lays out elems the way map keys and printf arguments are laid out:
+// each element starts on an 8-byte boundary, so the BPF side can store
+// integers with aligned 64-bit stores.
+func TupleType(elems []*Type) *Type {
+	t := &Type{Kind: KindTuple, Elems: elems, Offsets: make([]int, len(elems))}
+	off := 0
+	for i, e := range elems {
+		t.Offsets[i] = off
+		off += align8(e.StorageSize())
+	}
+	t.Size = off
+	return t
+}
+
+// StorageSize is how many bytes a value of t takes in a map, a tuple or an
+// event. Integers always take 8: they are widened to 64 bits when read.
+func (t *Type) StorageSize() int {
+	switch t.Kind {
+	case KindInt, KindStack:
+		return 8
+	case KindString:
+		return align8(t.Size)
+	case KindTuple:
+		return t.Size
+	}
+	return 8
+}
+
+func align8(n int) int { return (n + 7) &^ 7 }
+
+// Equal reports whether two types are the same for assignment purposes.
+// Integers of any size are compatible; strings of any capacity are too.
+func (t *Type) Equal(u *Type) bool {
+	if t.Kind != u.Kind {
+		return false
+	}
+	if t.Kind == KindTuple {
+		if len(t.Elems) != len(u.Elems) {
+			return false
+		}
+		for i := range t.Elems {
+			if !t.Elems[i].Equal(u.Elems[i]) {
+				return false
+			}
+		}
+	}
+	if t.Kind == KindLhist {
+		return t.LhistMin == u.LhistMin && t.LhistMax == u.LhistMax && t.LhistStep == u.LhistStep
+	}
+	return true
+}
+
+func (t *Type) String() string {
+	switch t.Kind {
+	case KindInt:
+		if t.Ptr {
+			return "pointer"
+		}
+		if t.Signed {
+			return fmt.Sprintf("int%d", t.Size*8)
+		}
+		return fmt.Sprintf("uint%d", t.Size*8)
+	case KindString:
+		return fmt.Sprintf("string[%d]", t.Size)
+	case KindTuple:
+		parts := make([]string, len(t.Elems))
+		for i, e := range t.Elems {
+			parts[i] = e.String()
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	case KindStack:
+		if t.User {
+			return "ustack"
+		}
+		return "kstack"
+	case KindCount, KindSum, KindAvg, KindMin, KindMax, KindStats, KindHist, KindLhist:
+		return t.Kind.String() + "()"
+	}
+	return t.Kind.String()
+}

@@ -1,0 +1,178 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/runtime/output"
+)
+
+// ReadMaps reads every user map from the kernel, adding up per-CPU copies,
+// into the form the printer takes.
+func ReadMaps(l *Loaded) ([]*output.Map, error) {
+	var out []*output.Map
+	for _, md := range l.Prog.Maps {
+		m, err := ReadMap(l.Coll.Maps[md.Kernel], md)
+		if err != nil {
+			return out, fmt.Errorf("reading map %s: %w", md.Name, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// pair is a 16-byte per-CPU value: (value, set) for min/max, (count, total)
+// for avg/stats.
+type pair struct{ A, B int64 }
+
+// ReadMap reads one map.
+func ReadMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) {
+	om := &output.Map{Name: md.Name, Agg: aggKind(md.Value.Kind), Keyed: md.Key != nil}
+	if md.Value.Kind == lang.KindLhist {
+		om.Lhist.Min, om.Lhist.Max, om.Lhist.Step = md.Value.LhistMin, md.Value.LhistMax, md.Value.LhistStep
+	}
+	// Bucketed maps hold one BPF entry per (key, bucket): gather them by key.
+	byKey := map[string]*output.Entry{}
+	var order []string
+
+	var key []byte
+	iter := m.Iterate()
+	switch {
+	case md.PerCPU && md.ValueSize == 8:
+		var vals []int64
+		for iter.Next(&key, &vals) {
+			var sum int64
+			for _, v := range vals {
+				sum += v
+			}
+			if md.Bucketed {
+				uk := key[:len(key)-8]
+				bucket := binary.LittleEndian.Uint64(key[len(key)-8:])
+				e := byKey[string(uk)]
+				if e == nil {
+					e = &output.Entry{Key: decodeKey(md, uk)}
+					byKey[string(uk)] = e
+					order = append(order, string(uk))
+				}
+				n := int(bucket) + 1
+				if n > len(e.Buckets) {
+					e.Buckets = append(e.Buckets, make([]uint64, n-len(e.Buckets))...)
+				}
+				e.Buckets[bucket] += uint64(sum)
+				continue
+			}
+			om.Entries = append(om.Entries, output.Entry{Key: decodeKey(md, key), Value: output.Int(sum)})
+		}
+	case md.PerCPU:
+		var vals []pair
+		for iter.Next(&key, &vals) {
+			e := output.Entry{Key: decodeKey(md, key)}
+			switch md.Value.Kind {
+			case lang.KindAvg, lang.KindStats:
+				for _, v := range vals {
+					e.Count += v.A
+					e.Total += v.B
+				}
+			case lang.KindMin, lang.KindMax:
+				set := false
+				var best int64
+				for _, v := range vals {
+					if v.B == 0 {
+						continue
+					}
+					if !set || (md.Value.Kind == lang.KindMin && v.A < best) || (md.Value.Kind == lang.KindMax && v.A > best) {
+						best, set = v.A, true
+					}
+				}
+				e.Value = output.Int(best)
+			}
+			om.Entries = append(om.Entries, e)
+		}
+	default:
+		var val []byte
+		for iter.Next(&key, &val) {
+			om.Entries = append(om.Entries, output.Entry{Key: decodeKey(md, key), Value: decode(md.Value, val)})
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return nil, err
+	}
+	for _, k := range order {
+		om.Entries = append(om.Entries, *byKey[k])
+	}
+	return om, nil
+}
+
+func decodeKey(md *codegen.MapDef, key []byte) []output.Value {
+	if md.Key == nil {
+		return nil
+	}
+	// @x[a, b] has a tuple key; each element prints as one key part.
+	if md.Key.Kind == lang.KindTuple {
+		return decodeTuple(md.Key, key).Elems
+	}
+	return []output.Value{decode(md.Key, key)}
+}
+
+func aggKind(k lang.Kind) output.AggKind {
+	switch k {
+	case lang.KindCount:
+		return output.AggCount
+	case lang.KindSum:
+		return output.AggSum
+	case lang.KindAvg:
+		return output.AggAvg
+	case lang.KindMin:
+		return output.AggMin
+	case lang.KindMax:
+		return output.AggMax
+	case lang.KindStats:
+		return output.AggStats
+	case lang.KindHist:
+		return output.AggHist
+	case lang.KindLhist:
+		return output.AggLhist
+	}
+	return output.AggNone
+}
+
+// decode turns the bytes of a value of type t into an output value.
+func decode(t *lang.Type, b []byte) output.Value {
+	switch t.Kind {
+	case lang.KindInt:
+		if len(b) < 8 {
+			return output.Int(0)
+		}
+		v := binary.LittleEndian.Uint64(b)
+		if t.Signed {
+			return output.Int(int64(v))
+		}
+		return output.Uint(v)
+	case lang.KindString:
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		return output.Str(string(b))
+	case lang.KindTuple:
+		return decodeTuple(t, b)
+	}
+	return output.Int(0)
+}
+
+func decodeTuple(t *lang.Type, b []byte) output.Value {
+	elems := make([]output.Value, len(t.Elems))
+	for i, et := range t.Elems {
+		off := t.Offsets[i]
+		end := off + et.StorageSize()
+		if end > len(b) {
+			elems[i] = output.Int(0)
+			continue
+		}
+		elems[i] = decode(et, b[off:end])
+	}
+	return output.Tuple(elems...)
+}

@@ -1,0 +1,196 @@
+package runtime
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/runtime/output"
+)
+
+// Options configure a run.
+type Options struct {
+	Out    output.Printer
+	Stderr io.Writer
+	PID    int
+	// Signals makes Ctrl-C, SIGTERM and SIGHUP end the run (the command
+	// line sets it; tests end runs through the context instead).
+	Signals bool
+	// Started, when set, is called once every probe is attached and BEGIN
+	// has run: tests trigger their events from it.
+	Started func()
+	// Done, when set, ends the run when it closes (the -c command exited).
+	Done <-chan struct{}
+}
+
+// Run loads, attaches and runs a compiled program until it is told to stop,
+// then prints the maps. It returns when everything is detached and closed.
+func Run(ctx context.Context, p *codegen.Program, opts Options) error {
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	for _, w := range Warnings(p) {
+		fmt.Fprintln(opts.Stderr, w)
+	}
+	l, err := Load(p, LoadOptions{})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+
+	rd, err := ringbuf.NewReader(l.Coll.Maps[codegen.RingbufMap])
+	if err != nil {
+		return fmt.Errorf("opening the event ring buffer: %w", err)
+	}
+	defer rd.Close()
+
+	a, err := Attach(l, AttachOptions{PID: opts.PID})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	opts.Out.AttachedProbes(a.Count)
+
+	ev := &eventReader{prog: p, rd: rd, out: opts.Out, exit: make(chan struct{})}
+	readerDone := make(chan error, 1)
+	go func() { readerDone <- ev.loop() }()
+
+	var sigs chan os.Signal
+	if opts.Signals {
+		sigs = make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(sigs)
+	}
+
+	var runErr error
+	for _, prog := range a.Begin {
+		if err := runOnce(prog); err != nil {
+			runErr = fmt.Errorf("running BEGIN: %w", err)
+		}
+	}
+	if opts.Started != nil && runErr == nil {
+		opts.Started()
+	}
+	if runErr == nil {
+		select {
+		case <-ctx.Done():
+		case <-sigs:
+		case <-ev.exit:
+		case <-opts.Done:
+		}
+	}
+
+	// Stop the probes first so that nothing new arrives, then run END,
+	// then let the reader drain what is left.
+	a.Close()
+	// END runs however the run ended, exit() included, as in bpftrace.
+	for _, prog := range a.End {
+		if err := runOnce(prog); err != nil && runErr == nil {
+			runErr = fmt.Errorf("running END: %w", err)
+		}
+	}
+	ev.stopping.Store(true)
+	rd.Flush()
+	if err := <-readerDone; err != nil && runErr == nil {
+		runErr = err
+	}
+
+	if n := lostEvents(l.Coll.Maps[codegen.LostMap]); n > 0 {
+		opts.Out.Lost(n)
+	}
+	maps, err := ReadMaps(l)
+	if err != nil && runErr == nil {
+		runErr = err
+	}
+	opts.Out.PrintMapsAtExit(maps)
+	if err := opts.Out.Flush(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// runOnce runs a BEGIN or END program once, in gotrace's own context.
+func runOnce(prog *ebpf.Program) error {
+	_, err := prog.Run(&ebpf.RunOptions{})
+	return err
+}
+
+// eventReader turns ring-buffer records into output.
+type eventReader struct {
+	prog     *codegen.Program
+	rd       *ringbuf.Reader
+	out      output.Printer
+	exit     chan struct{} // closed by the first exit() event
+	exitOnce sync.Once
+	stopping atomic.Bool
+}
+
+func (e *eventReader) loop() error {
+	var rec ringbuf.Record
+	for {
+		err := e.rd.ReadInto(&rec)
+		if err != nil {
+			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
+				if e.stopping.Load() {
+					return nil
+				}
+				continue
+			}
+			if errors.Is(err, ringbuf.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("reading events: %w", err)
+		}
+		if err := e.handle(rec.RawSample); err != nil {
+			return err
+		}
+	}
+}
+
+func (e *eventReader) handle(b []byte) error {
+	if len(b) < 8 {
+		return fmt.Errorf("short event of %d bytes", len(b))
+	}
+	kind := codegen.EventKind(binary.LittleEndian.Uint32(b))
+	idx := int(binary.LittleEndian.Uint32(b[4:]))
+	switch kind {
+	case codegen.EventPrintf:
+		if idx >= len(e.prog.Printfs) {
+			return fmt.Errorf("event for unknown printf %d", idx)
+		}
+		pf := e.prog.Printfs[idx]
+		args := decodeTuple(pf.Args, b[8:]).Elems
+		text, err := output.Sprintf(pf.Format, args)
+		if err != nil {
+			return err
+		}
+		e.out.Printf(text)
+	case codegen.EventExit:
+		e.exitOnce.Do(func() { close(e.exit) })
+	default:
+		return fmt.Errorf("unknown event kind %d", kind)
+	}
+	return nil
+}
+
+func lostEvents(m *ebpf.Map) uint64 {
+	var vals []uint64
+	if err := m.Lookup(uint32(0), &vals); err != nil {
+		return 0
+	}
+	var n uint64
+	for _, v := range vals {
+		n += v
+	}
+	return n
+}
