@@ -3,8 +3,10 @@ module github.com/gotrace/gotrace
 go 1.26.8
 
 require (
-	github.com/alecthomas/participle/v2 v2.1.4 // indirect
-	github.com/cilium/ebpf v0.22.0 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
-	golang.org/x/sys v0.43.0 // indirect
+	github.com/alecthomas/participle/v2 v2.1.4
+	github.com/cilium/ebpf v0.22.0
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/sys v0.43.0
 )
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

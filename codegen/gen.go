@@ -80,7 +80,12 @@ func (g *gen) compile() (asm.Instructions, error) {
 		for i := range g.fixups {
 			g.fixups[i].at--
 		}
-		// The first instruction carried no source note; nothing to move.
+	}
+	// cilium/ebpf turns source notes into BTF line info, and the kernel
+	// wants line info to start at the first instruction: give it the
+	// probe's header.
+	if g.insns[0].Source() == nil {
+		g.insns[0] = g.insns[0].WithSource(SourceNote{Src: g.src, Span: g.ap.Spec.Span})
 	}
 	if g.err != nil {
 		return nil, g.err

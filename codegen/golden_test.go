@@ -1,0 +1,76 @@
+package codegen_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/lang"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/codegen")
+
+// compileFile parses, checks and compiles one golden input. A line
+// "// golden-env: kprobes" compiles as if the kernel had kprobes, so kprobe
+// programs are generated (and verified) instead of the tracepoint fallback.
+func compileFile(t *testing.T, path string) *codegen.Program {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	require.NoError(t, err)
+	src := &lang.Source{Name: filepath.Base(path), Text: string(text)}
+	prog, err := lang.Parse(src)
+	require.NoError(t, err)
+	env := &lang.Env{}
+	if strings.Contains(string(text), "// golden-env: kprobes") {
+		env.HaveKprobes = func() bool { return true }
+	}
+	info, err := lang.Check(prog, src, env)
+	require.NoError(t, err)
+	p, err := codegen.Compile(info, codegen.Options{})
+	require.NoError(t, err)
+	return p
+}
+
+func goldenInputs(t *testing.T) []string {
+	files, err := filepath.Glob("../testdata/codegen/*.gt")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return files
+}
+
+// TestGolden compares each program's instruction listing with its golden
+// file. Regenerate with: go test ./codegen -update
+func TestGolden(t *testing.T) {
+	for _, in := range goldenInputs(t) {
+		name := strings.TrimSuffix(filepath.Base(in), ".gt")
+		t.Run(name, func(t *testing.T) {
+			got := compileFile(t, in).Listing()
+			golden := strings.TrimSuffix(in, ".gt") + ".golden"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+				return
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "missing golden file: run go test ./codegen -update")
+			require.Equal(t, string(want), got)
+		})
+	}
+}
+
+// TestGoldenVerifies loads every golden program through the kernel verifier.
+func TestGoldenVerifies(t *testing.T) {
+	for _, in := range goldenInputs(t) {
+		name := strings.TrimSuffix(filepath.Base(in), ".gt")
+		t.Run(name, func(t *testing.T) {
+			p := compileFile(t, in)
+			coll, err := ebpf.NewCollection(p.Spec)
+			require.NoError(t, err)
+			coll.Close()
+		})
+	}
+}
