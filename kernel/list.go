@@ -1,0 +1,333 @@
+package kernel
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+var eventsCache struct {
+	mu     sync.Mutex
+	events []string // sorted "cat:name"
+}
+
+// Tracepoints returns every tracepoint of the kernel as "CAT:NAME", sorted
+// byte-wise. It reads tracefs' available_events, or walks events/ when that
+// file cannot be read. The result is cached; do not modify it.
+func Tracepoints() ([]string, error) {
+	eventsCache.mu.Lock()
+	defer eventsCache.mu.Unlock()
+	if eventsCache.events != nil {
+		return eventsCache.events, nil
+	}
+	dir, err := TracefsDir()
+	if err != nil {
+		return nil, err
+	}
+	var events []string
+	if data, err := os.ReadFile(filepath.Join(dir, "available_events")); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			if strings.Count(line, ":") == 1 && !strings.HasPrefix(line, ":") && !strings.HasSuffix(line, ":") {
+				events = append(events, line)
+			}
+		}
+	} else {
+		events, err = walkEvents(filepath.Join(dir, "events"))
+		if err != nil {
+			return nil, fmt.Errorf("cannot list tracepoints: %v", err)
+		}
+	}
+	sort.Strings(events)
+	events = dedupSorted(events)
+	if events == nil {
+		events = []string{}
+	}
+	eventsCache.events = events
+	return events, nil
+}
+
+func walkEvents(eventsDir string) ([]string, error) {
+	cats, err := os.ReadDir(eventsDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range cats {
+		// ftrace's internal events are not tracepoints one can attach to.
+		if !c.IsDir() || c.Name() == "ftrace" {
+			continue
+		}
+		names, err := os.ReadDir(filepath.Join(eventsDir, c.Name()))
+		if err != nil {
+			continue
+		}
+		for _, n := range names {
+			if !n.IsDir() {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(eventsDir, c.Name(), n.Name(), "format")); err == nil {
+				out = append(out, c.Name()+":"+n.Name())
+			}
+		}
+	}
+	return out, nil
+}
+
+func dedupSorted(s []string) []string {
+	if len(s) < 2 {
+		return s
+	}
+	out := s[:1]
+	for _, v := range s[1:] {
+		if v != out[len(out)-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TracepointExists reports whether tracepoint cat:name exists.
+func TracepointExists(cat, name string) bool {
+	all, err := Tracepoints()
+	if err == nil {
+		key := cat + ":" + name
+		i := sort.SearchStrings(all, key)
+		if i < len(all) && all[i] == key {
+			return true
+		}
+	}
+	dir, err := TracefsDir()
+	if err != nil || strings.ContainsAny(cat+name, "/\x00") || cat == "" || name == "" {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(dir, "events", cat, name, "format"))
+	return err == nil
+}
+
+// ListTracepoints returns the tracepoints whose "CAT:NAME" matches glob (see
+// Glob; "" matches all), sorted.
+func ListTracepoints(glob string) ([]string, error) {
+	all, err := Tracepoints()
+	if err != nil {
+		return nil, err
+	}
+	if glob == "" {
+		return append([]string(nil), all...), nil
+	}
+	var out []string
+	for _, ev := range all {
+		if Glob(glob, ev) {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+// MatchTracepoints returns the tracepoints whose category matches catGlob and
+// whose name matches nameGlob, as "CAT:NAME", sorted. It is how a wildcard
+// probe such as tracepoint:syscalls:sys_enter_* expands.
+func MatchTracepoints(catGlob, nameGlob string) ([]string, error) {
+	all, err := Tracepoints()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ev := range all {
+		cat, name, _ := strings.Cut(ev, ":")
+		if Glob(catGlob, cat) && Glob(nameGlob, name) {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+var kfuncCache struct {
+	mu    sync.Mutex
+	funcs []string
+}
+
+// traceableFunctions returns the kernel functions kprobes can attach to
+// (available_filter_functions without module suffixes and .part. clones).
+// It returns nothing when the kernel has no kprobes.
+func traceableFunctions() []string {
+	if !HaveKprobes() {
+		return nil
+	}
+	kfuncCache.mu.Lock()
+	defer kfuncCache.mu.Unlock()
+	if kfuncCache.funcs != nil {
+		return kfuncCache.funcs
+	}
+	p, err := tracefsFile("available_filter_functions")
+	if err != nil {
+		return nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	var funcs []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexAny(line, " \t"); i >= 0 {
+			line = line[:i] // drop " [module]"
+		}
+		if line == "" || strings.Contains(line, ".part.") {
+			continue
+		}
+		funcs = append(funcs, line)
+	}
+	sort.Strings(funcs)
+	funcs = dedupSorted(funcs)
+	if funcs == nil {
+		funcs = []string{}
+	}
+	kfuncCache.funcs = funcs
+	return funcs
+}
+
+// probeTypeAliases maps every spelling ListProbes accepts to the canonical
+// probe type name it lists.
+var probeTypeAliases = map[string]string{
+	"tracepoint": "tracepoint", "t": "tracepoint",
+	"software": "software", "s": "software",
+	"hardware": "hardware", "h": "hardware",
+	"kprobe": "kprobe", "k": "kprobe",
+	"kretprobe": "kretprobe", "kr": "kretprobe",
+}
+
+// listableTypes are the probe types a wildcard probe type expands to, in
+// output order (bpftrace sorts them by name; kretprobe is not listed on its
+// own, as in bpftrace).
+func listableTypes() []string {
+	types := []string{"hardware"}
+	if HaveKprobes() {
+		types = append(types, "kprobe")
+	}
+	return append(types, "software", "tracepoint")
+}
+
+// MatchProbes returns the probes matching a `-l` pattern, in the order
+// `bpftrace -l` prints them: "tracepoint:CAT:NAME", "software:NAME:",
+// "hardware:NAME:", and "kprobe:FUNC" when the kernel has kprobes. The
+// pattern is TYPE:REST with TYPE a probe type or alias (t, s, h, k) or a
+// glob over type names, or just REST (all types), or empty (everything).
+// An unknown probe type matches nothing.
+func MatchProbes(pattern string) ([]string, error) {
+	typ, rest := "*", "*"
+	if pattern != "" {
+		if i := strings.IndexByte(pattern, ':'); i >= 0 {
+			typ, rest = pattern[:i], pattern[i+1:]
+		} else if _, ok := probeTypeAliases[pattern]; ok {
+			typ = pattern
+		} else {
+			rest = pattern
+		}
+	}
+	var types []string
+	if HasWildcard(typ) {
+		for _, t := range listableTypes() {
+			if Glob(typ, t) {
+				types = append(types, t)
+			}
+		}
+	} else if t, ok := probeTypeAliases[typ]; ok {
+		types = []string{t}
+	}
+	var out []string
+	for _, t := range types {
+		m, err := matchProbesOfType(t, rest)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m...)
+	}
+	return out, nil
+}
+
+func matchProbesOfType(typ, rest string) ([]string, error) {
+	var out []string
+	switch typ {
+	case "tracepoint":
+		if rest == "" {
+			return nil, nil
+		}
+		var evs []string
+		var err error
+		if cat, name, ok := strings.Cut(rest, ":"); ok {
+			evs, err = MatchTracepoints(cat, name)
+		} else {
+			evs, err = ListTracepoints(rest)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range evs {
+			out = append(out, "tracepoint:"+ev)
+		}
+	case "software", "hardware":
+		events := SoftwareEvents
+		if typ == "hardware" {
+			events = HardwareEvents
+		}
+		name, _, _ := strings.Cut(rest, ":")
+		var names []string
+		for _, ev := range events {
+			for _, n := range []string{ev.Name, ev.Alias} {
+				if n != "" && Glob(name, n) {
+					names = append(names, n+":")
+				}
+			}
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			out = append(out, typ+":"+n)
+		}
+	case "kprobe", "kretprobe":
+		for _, f := range traceableFunctions() {
+			if Glob(rest, f) {
+				out = append(out, typ+":"+f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ListProbes prints the probes matching pattern (see MatchProbes) to w, one
+// a line, like `bpftrace -l PATTERN`. With verbose, each tracepoint is
+// followed by its argument fields indented by four spaces, like
+// `bpftrace -lv`. No match prints nothing and is not an error.
+func ListProbes(pattern string, verbose bool, w io.Writer) error {
+	probes, err := MatchProbes(pattern)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	for _, p := range probes {
+		bw.WriteString(p)
+		bw.WriteByte('\n')
+		if verbose && strings.HasPrefix(p, "tracepoint:") {
+			cat, name, _ := strings.Cut(strings.TrimPrefix(p, "tracepoint:"), ":")
+			tf, err := ReadTracepointFormat(cat, name)
+			if err != nil {
+				continue
+			}
+			for _, f := range tf.Fields {
+				if !f.Common {
+					bw.WriteString("    ")
+					bw.WriteString(f.Decl)
+					bw.WriteByte('\n')
+				}
+			}
+		}
+	}
+	return bw.Flush()
+}
