@@ -115,6 +115,10 @@ func init() {
 		"printf": {stmt: genPrintf},
 		"exit":   {stmt: genExit},
 		"str":    {memInto: genStr},
+		"delete": {stmt: genDelete},
+		"clear":  {stmt: func(g *gen, call *lang.CallExpr) { g.mapEvent(call, EventClearMap) }},
+		"zero":   {stmt: func(g *gen, call *lang.CallExpr) { g.mapEvent(call, EventZeroMap) }},
+		"print":  {stmt: genPrint},
 	}
 	// Aggregations are compiled by (*gen).aggregate when assigned to a map.
 	for _, n := range []string{"count", "sum", "avg", "min", "max", "stats", "hist", "lhist"} {
@@ -203,4 +207,59 @@ func genStr(g *gen, call *lang.CallExpr, off int16, size int) {
 		// bpftrace does; tracepoint pointers are usually user pointers.
 		g.emit(asm.FnProbeReadStr.Call())
 	})
+}
+
+func genDelete(g *gen, call *lang.CallExpr) {
+	m := call.Args[0].(*lang.MapExpr)
+	md := g.maps[m.Name]
+	key := g.mapKey(md, m.Keys)
+	g.loadMap(asm.R1, md.Kernel)
+	g.addr(asm.R2, key)
+	g.emit(asm.FnMapDeleteElem.Call())
+}
+
+// mapIndex is the position of a map in Program.Maps (the event index).
+func (g *gen) mapIndex(name string) int {
+	for i, md := range g.prog.Maps {
+		if md.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// mapEvent asks user space to act on a whole map (clear, zero). Like
+// bpftrace, it happens asynchronously, when the event is read.
+func (g *gen) mapEvent(call *lang.CallExpr, kind EventKind) {
+	m := call.Args[0].(*lang.MapExpr)
+	off := g.alloc(8)
+	g.storeHeader(off, kind, g.mapIndex(m.Name))
+	g.output(off, 8)
+}
+
+func genPrint(g *gen, call *lang.CallExpr) {
+	if m, ok := call.Args[0].(*lang.MapExpr); ok && len(m.Keys) == 0 && g.maps[m.Name] != nil {
+		off := g.alloc(24)
+		g.storeHeader(off, EventPrintMap, g.mapIndex(m.Name))
+		for i := 0; i < 2; i++ {
+			if i+1 < len(call.Args) {
+				g.memInto(call.Args[i+1], off+8+int16(8*i), 8)
+			} else {
+				g.emit(storeImm(asm.RFP, off+8+int16(8*i), 0))
+			}
+		}
+		g.output(off, 24)
+		return
+	}
+	t := *g.typeOf(call.Args[0])
+	if t.Kind == lang.KindInt {
+		t.Size = 8
+	}
+	idx := len(g.prog.Values)
+	g.prog.Values = append(g.prog.Values, &t)
+	size := 8 + t.StorageSize()
+	off := g.alloc(size)
+	g.storeHeader(off, EventPrintValue, idx)
+	g.memInto(call.Args[0], off+8, t.StorageSize())
+	g.output(off, size)
 }

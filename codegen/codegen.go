@@ -33,6 +33,8 @@ type Program struct {
 	Maps   []*MapDef // user maps, in name order
 	// Printfs are indexed by the event index of EventPrintf records.
 	Printfs []*PrintfDef
+	// Values are the types of print(value) calls, by event index.
+	Values []*lang.Type
 	// Spec holds every map and program, ready for ebpf.NewCollection.
 	Spec *ebpf.CollectionSpec
 }
@@ -46,8 +48,8 @@ type ProbeProgram struct {
 
 // MapDef describes a user map (@name).
 type MapDef struct {
-	Name   string // "@x"
-	Kernel string // name in Spec.Maps
+	Name   string     // "@x"
+	Kernel string     // name in Spec.Maps
 	Key    *lang.Type // nil: no keys; the BPF key is then a u64 zero
 	Value  *lang.Type // the language type: count(), int, string...
 	PerCPU bool
@@ -72,6 +74,10 @@ type EventKind uint32
 const (
 	EventPrintf EventKind = 1 + iota
 	EventExit
+	EventPrintMap   // index: map; then top and div as u64
+	EventClearMap   // index: map
+	EventZeroMap    // index: map
+	EventPrintValue // index: Values entry; then the value
 )
 
 // Names of the internal maps.

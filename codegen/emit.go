@@ -33,7 +33,7 @@ func (n SourceNote) String() string {
 // span each instruction belongs to.
 type emitter struct {
 	insns   asm.Instructions
-	fixups  []fixup     // jumps waiting for their label's position
+	fixups  []fixup       // jumps waiting for their label's position
 	targets map[label]int // label → instruction index
 	nlabels int
 	note    *SourceNote // current source annotation

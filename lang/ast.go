@@ -351,9 +351,11 @@ func (e *MapExpr) String() string {
 	}
 	return e.Name + "[" + joinExprs(e.Keys) + "]"
 }
-func (e *CallExpr) String() string   { return e.Name + "(" + joinExprs(e.Args) + ")" }
-func (e *BinaryExpr) String() string { return "(" + e.X.String() + " " + e.Op + " " + e.Y.String() + ")" }
-func (e *UnaryExpr) String() string  { return e.Op + e.X.String() }
+func (e *CallExpr) String() string { return e.Name + "(" + joinExprs(e.Args) + ")" }
+func (e *BinaryExpr) String() string {
+	return "(" + e.X.String() + " " + e.Op + " " + e.Y.String() + ")"
+}
+func (e *UnaryExpr) String() string { return e.Op + e.X.String() }
 func (e *IncDecExpr) String() string {
 	if e.Prefix {
 		return e.Op + e.X.String()

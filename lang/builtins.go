@@ -82,6 +82,9 @@ type Func struct {
 	MinArgs, MaxArgs int
 	// Agg functions may only be assigned to a map: @x = count().
 	Agg bool
+	// MapArg functions take a map itself as the first argument (clear(@x),
+	// delete(@x[k])): it is not evaluated, and Type sees a nil type for it.
+	MapArg bool
 	// Type checks the arguments (already typed) and returns the result type.
 	Type func(c *checker, call *CallExpr, args []*Type) *Type
 	Doc  string
@@ -92,7 +95,7 @@ var Funcs = map[string]*Func{}
 
 func init() {
 	for _, f := range []*Func{
-		{Name: "printf", MinArgs: 1, MaxArgs: 8, Type: checkPrintf, Doc: "formatted output"},
+		{Name: "printf", MinArgs: 1, MaxArgs: 64, Type: checkPrintf, Doc: "formatted output"},
 		{Name: "exit", MinArgs: 0, MaxArgs: 0, Type: noValue, Doc: "stop tracing, print maps, exit"},
 		{Name: "str", MinArgs: 1, MaxArgs: 2, Type: checkStr, Doc: "read a NUL-terminated string"},
 		{Name: "count", MinArgs: 0, MaxArgs: 0, Agg: true, Type: aggOf(KindCount, 0), Doc: "count events"},
@@ -103,9 +106,87 @@ func init() {
 		{Name: "stats", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindStats, 1), Doc: "count, average and total"},
 		{Name: "hist", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindHist, 1), Doc: "power-of-two histogram"},
 		{Name: "lhist", MinArgs: 4, MaxArgs: 4, Agg: true, Type: checkLhist, Doc: "linear histogram"},
+		{Name: "delete", MinArgs: 1, MaxArgs: 1, MapArg: true, Type: checkDelete, Doc: "delete one map entry"},
+		{Name: "clear", MinArgs: 1, MaxArgs: 1, MapArg: true, Type: checkWholeMap, Doc: "delete every entry of a map"},
+		{Name: "zero", MinArgs: 1, MaxArgs: 1, MapArg: true, Type: checkWholeMap, Doc: "set every value of a map to zero"},
+		{Name: "print", MinArgs: 1, MaxArgs: 3, MapArg: true, Type: checkPrint, Doc: "print a map now, or a value"},
 	} {
 		Funcs[f.Name] = f
 	}
+}
+
+// mapArg returns the map a MapArg function names, checking it is known.
+func mapArg(c *checker, call *CallExpr) (*MapExpr, *MapInfo) {
+	m, ok := call.Args[0].(*MapExpr)
+	if !ok {
+		c.errorf(call.Args[0], "%s() expects a map such as @x, got %s", call.Name, call.Args[0])
+		return nil, nil
+	}
+	mi := c.info.Maps[m.Name]
+	if mi == nil {
+		c.errorf(m, "map %s is never assigned", m.Name)
+		return nil, nil
+	}
+	return m, mi
+}
+
+func checkDelete(c *checker, call *CallExpr, _ []*Type) *Type {
+	m, mi := mapArg(c, call)
+	if m == nil {
+		return nil
+	}
+	if mi.Value.Kind == KindHist || mi.Value.Kind == KindLhist {
+		c.errorf(m, "delete() of one hist/lhist entry is not supported; clear(%s) clears the map", m.Name)
+		return nil
+	}
+	if len(m.Keys) == 0 && mi.Key != nil {
+		c.errorf(m, "delete() needs a key: delete(%s[...])", m.Name)
+		return nil
+	}
+	if len(m.Keys) > 0 && c.mapKey(m) == nil {
+		return nil
+	}
+	return TypeNone
+}
+
+func checkWholeMap(c *checker, call *CallExpr, _ []*Type) *Type {
+	m, _ := mapArg(c, call)
+	if m == nil {
+		return nil
+	}
+	if len(m.Keys) > 0 {
+		c.errorf(m, "%s() takes the whole map: %s(%s)", call.Name, call.Name, m.Name)
+		return nil
+	}
+	return TypeNone
+}
+
+// checkPrint accepts print(@map[, top[, div]]) and print(value).
+func checkPrint(c *checker, call *CallExpr, _ []*Type) *Type {
+	if m, ok := call.Args[0].(*MapExpr); ok && len(m.Keys) == 0 {
+		if mi := c.info.Maps[m.Name]; mi != nil {
+			for _, a := range call.Args[1:] {
+				if t := c.expr(a); t != nil && t.Kind != KindInt {
+					c.errorf(a, "print() top and div must be integers")
+					return nil
+				}
+			}
+			return TypeNone
+		}
+	}
+	if len(call.Args) > 1 {
+		c.errorf(call, "print() of a value takes one argument")
+		return nil
+	}
+	t := c.expr(call.Args[0])
+	if t == nil {
+		return nil
+	}
+	if t.Kind == KindNone || t.Kind == KindCtx {
+		c.errorf(call.Args[0], "print() cannot print %s", t)
+		return nil
+	}
+	return TypeNone
 }
 
 func noValue(*checker, *CallExpr, []*Type) *Type { return TypeNone }
@@ -175,62 +256,29 @@ func checkStr(c *checker, call *CallExpr, args []*Type) *Type {
 func checkPrintf(c *checker, call *CallExpr, args []*Type) *Type {
 	lit, ok := call.Args[0].(*StrLit)
 	if !ok {
-		c.errorf(call.Args[0], "printf() format must be a string literal")
+		c.errorf(call.Args[0], "%s() format must be a string literal", call.Name)
 		return nil
 	}
-	verbs, err := ParseFormat(lit.Value)
-	if err != nil {
-		c.errorf(call.Args[0], "%v", err)
-		return nil
+	names := make([]string, len(args)-1)
+	for i, t := range args[1:] {
+		names[i] = formatTypeName(t)
 	}
-	if len(verbs) != len(args)-1 {
-		c.errorf(call, "printf: format string has %d conversion(s) but %d argument(s) were given", len(verbs), len(args)-1)
+	if err := CheckFormat(call.Name, lit.Value, names); err != nil {
+		c.errorf(call, "%v", err)
 		return nil
-	}
-	for i, v := range verbs {
-		t := args[i+1]
-		switch {
-		case v == 's' && t.Kind != KindString && t.Kind != KindInt && t.Kind != KindTuple && t.Kind != KindStack:
-			c.errorf(call.Args[i+1], "printf: %%s expects a value, got %s", t)
-		case v != 's' && t.Kind != KindInt:
-			c.errorf(call.Args[i+1], "printf: %%%c expects an integer, got %s", v, t)
-		}
 	}
 	return TypeNone
 }
 
-// ParseFormat returns the conversion verb of each argument-consuming
-// specifier in a printf format ('%%' consumes none).
-func ParseFormat(f string) ([]byte, error) {
-	var verbs []byte
-	for i := 0; i < len(f); i++ {
-		if f[i] != '%' {
-			continue
-		}
-		i++
-		for i < len(f) && (f[i] == '-' || f[i] == '+' || f[i] == ' ' || f[i] == '#' || f[i] == '0') {
-			i++
-		}
-		for i < len(f) && (f[i] >= '0' && f[i] <= '9' || f[i] == '.') {
-			i++
-		}
-		for i < len(f) && (f[i] == 'l' || f[i] == 'h' || f[i] == 'z' || f[i] == 'j') {
-			i++
-		}
-		if i >= len(f) {
-			return nil, errorString("printf: format ends in the middle of a conversion")
-		}
-		switch f[i] {
-		case '%':
-		case 'd', 'i', 'u', 'x', 'X', 'o', 'c', 's', 'p':
-			verbs = append(verbs, f[i])
-		default:
-			return nil, errorString("printf: unknown conversion %" + string(f[i]))
-		}
+// formatTypeName is the name CheckFormat uses for a value of type t.
+func formatTypeName(t *Type) string {
+	switch t.Kind {
+	case KindInt:
+		return "integer"
+	case KindString, KindStack:
+		return "string"
+	case KindTuple:
+		return "tuple"
 	}
-	return verbs, nil
+	return "none"
 }
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

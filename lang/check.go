@@ -401,6 +401,11 @@ func (c *checker) exprType(e Expr) *Type {
 			return nil
 		}
 		mi := c.info.Maps[e.Name]
+		if mi == nil && c.quiet {
+			// First pass: the map may be assigned later in the script
+			// (@x = @x + 1 reads it before any assignment is seen).
+			return TypeInt64
+		}
 		if mi == nil {
 			c.errorf(e, "map %s is read but never assigned", e.Name)
 			return nil
@@ -557,6 +562,9 @@ func (c *checker) call(e *CallExpr) *Type {
 	}
 	args := make([]*Type, len(e.Args))
 	for i, a := range e.Args {
+		if f.MapArg {
+			break // the function types its own arguments
+		}
 		if args[i] = c.expr(a); args[i] == nil {
 			return nil
 		}
@@ -600,6 +608,10 @@ func (c *checker) field(e *FieldExpr) *Type {
 	}
 	switch t.Kind {
 	case KindCtx:
+		if !e.Arrow {
+			c.errorf(e, "Can not access field '%s' on expression of type 'args' using '.', use '->' instead: args->%s", e.Field, e.Field)
+			return nil
+		}
 		var ft *Type
 		for _, ap := range c.probe.Attach {
 			f := ap.Format.Field(e.Field)
@@ -745,3 +757,7 @@ func didYouMean(name string, candidates []string) string {
 	}
 	return " — did you mean '" + best + "'?"
 }
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

@@ -17,9 +17,6 @@ import (
 type Attached struct {
 	links []link.Link
 	fds   []int // perf event descriptors
-	Begin []*ebpf.Program
-	End   []*ebpf.Program
-	Count int // attach points, as "Attaching N probes..." counts them
 }
 
 // Close detaches every probe.
@@ -39,6 +36,25 @@ type AttachOptions struct {
 	PID int // uprobes: only this process
 }
 
+// Preflight reports, before anything is loaded or printed, an attach point
+// this kernel cannot serve, in one sentence.
+func Preflight(p *codegen.Program) error {
+	for _, pp := range p.Probes {
+		ap := pp.Attach
+		switch ap.Kind {
+		case "kprobe", "kretprobe":
+			if !kernel.HaveKprobes() {
+				return fmt.Errorf("cannot attach %s: this kernel has no kprobes (CONFIG_KPROBES is off); gotrace compiled and verified it (see --dry-run), but only kprobe:sys_* can fall back to syscall tracepoints here", ap.Name)
+			}
+		case "uprobe", "uretprobe":
+			if _, err := os.Stat(ap.Path); err != nil {
+				return fmt.Errorf("cannot attach %s: %v", ap.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Attach attaches every probe program. On error nothing stays attached.
 func Attach(l *Loaded, opts AttachOptions) (*Attached, error) {
 	a := &Attached{}
@@ -48,7 +64,6 @@ func Attach(l *Loaded, opts AttachOptions) (*Attached, error) {
 			a.Close()
 			return nil, err
 		}
-		a.Count++
 	}
 	return a, nil
 }
@@ -59,10 +74,8 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 		return fmt.Errorf("cannot attach %s: %w", ap.Name, err)
 	}
 	switch ap.Kind {
-	case "BEGIN":
-		a.Begin = append(a.Begin, prog)
-	case "END":
-		a.End = append(a.End, prog)
+	case "BEGIN", "END":
+		// Not attached: the runtime runs them with BPF_PROG_TEST_RUN.
 	case "tracepoint":
 		lk, err := link.Tracepoint(ap.Category, ap.Event, prog, nil)
 		if err != nil {

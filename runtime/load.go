@@ -50,7 +50,13 @@ func Load(p *codegen.Program, opts LoadOptions) (*Loaded, error) {
 	for _, ps := range spec.Programs {
 		patchStartTime(ps.Instructions, start)
 	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{})
+	// A program is first loaded without a log; only when the verifier
+	// rejects it is it loaded again with one. Start that log large: a
+	// rejection after many instructions (an unbounded loop) writes a long
+	// log, and the kernel keeps its tail, which holds the reason.
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
+		Programs: ebpf.ProgramOptions{LogSizeStart: 4 << 20},
+	})
 	if err != nil {
 		return nil, explainLoadError(p, spec, err, opts.VerifierLog)
 	}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/cilium/ebpf"
@@ -175,4 +176,61 @@ func decodeTuple(t *lang.Type, b []byte) output.Value {
 		elems[i] = decode(et, b[off:end])
 	}
 	return output.Tuple(elems...)
+}
+
+// mapKeys lists every key of m.
+func mapKeys(m *ebpf.Map) ([][]byte, error) {
+	var keys [][]byte
+	var prev any // nil: start from the first key
+	for {
+		next, err := m.NextKeyBytes(prev)
+		if err != nil {
+			return nil, err
+		}
+		if next == nil {
+			return keys, nil
+		}
+		keys = append(keys, next)
+		prev = next
+	}
+}
+
+// clearMap deletes every entry (clear(@x)).
+func clearMap(m *ebpf.Map) error {
+	keys, err := mapKeys(m)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("clearing map: %w", err)
+		}
+	}
+	return nil
+}
+
+// zeroMap sets every value to zero, keeping the keys (zero(@x)).
+func zeroMap(m *ebpf.Map, md *codegen.MapDef) error {
+	keys, err := mapKeys(m)
+	if err != nil {
+		return err
+	}
+	var zero any = make([]byte, md.ValueSize)
+	if md.PerCPU {
+		ncpu, err := ebpf.PossibleCPU()
+		if err != nil {
+			return err
+		}
+		if md.ValueSize == 8 {
+			zero = make([]uint64, ncpu)
+		} else {
+			zero = make([]pair, ncpu)
+		}
+	}
+	for _, k := range keys {
+		if err := m.Update(k, zero, ebpf.UpdateExist); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("zeroing map: %w", err)
+		}
+	}
+	return nil
 }

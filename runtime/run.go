@@ -42,6 +42,9 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	for _, w := range Warnings(p) {
 		fmt.Fprintln(opts.Stderr, w)
 	}
+	if err := Preflight(p); err != nil {
+		return err
+	}
 	l, err := Load(p, LoadOptions{})
 	if err != nil {
 		return err
@@ -54,14 +57,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	}
 	defer rd.Close()
 
-	a, err := Attach(l, AttachOptions{PID: opts.PID})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	opts.Out.AttachedProbes(a.Count)
-
-	ev := &eventReader{prog: p, rd: rd, out: opts.Out, exit: make(chan struct{})}
+	ev := &eventReader{prog: p, loaded: l, rd: rd, out: opts.Out, exit: make(chan struct{})}
 	readerDone := make(chan error, 1)
 	go func() { readerDone <- ev.loop() }()
 
@@ -72,37 +68,57 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		defer signal.Stop(sigs)
 	}
 
+	// As bpftrace does: announce, run BEGIN, and only then attach the other
+	// probes, so none of them fires before BEGIN has set things up.
+	opts.Out.AttachedProbes(len(p.Probes))
 	var runErr error
-	for _, prog := range a.Begin {
+	for _, prog := range l.programs("BEGIN") {
 		if err := runOnce(prog); err != nil {
 			runErr = fmt.Errorf("running BEGIN: %w", err)
 		}
 	}
-	if opts.Started != nil && runErr == nil {
-		opts.Started()
+	a, err := Attach(l, AttachOptions{PID: opts.PID})
+	if err != nil && runErr == nil {
+		// Nothing is attached (Attach undoes a partial attach): report
+		// the failure alone, without the map dump of a normal end.
+		ev.stopping.Store(true)
+		rd.Flush()
+		<-readerDone
+		return err
 	}
+	readerFailed := false
 	if runErr == nil {
+		if opts.Started != nil {
+			opts.Started()
+		}
 		select {
 		case <-ctx.Done():
 		case <-sigs:
 		case <-ev.exit:
 		case <-opts.Done:
+		case err := <-readerDone:
+			// The reader stopped early: it could not handle an event.
+			runErr, readerFailed = err, true
 		}
 	}
 
 	// Stop the probes first so that nothing new arrives, then run END,
 	// then let the reader drain what is left.
-	a.Close()
+	if a != nil {
+		a.Close()
+	}
 	// END runs however the run ended, exit() included, as in bpftrace.
-	for _, prog := range a.End {
+	for _, prog := range l.programs("END") {
 		if err := runOnce(prog); err != nil && runErr == nil {
 			runErr = fmt.Errorf("running END: %w", err)
 		}
 	}
 	ev.stopping.Store(true)
-	rd.Flush()
-	if err := <-readerDone; err != nil && runErr == nil {
-		runErr = err
+	if !readerFailed {
+		rd.Flush()
+		if err := <-readerDone; err != nil && runErr == nil {
+			runErr = err
+		}
 	}
 
 	if n := lostEvents(l.Coll.Maps[codegen.LostMap]); n > 0 {
@@ -119,6 +135,17 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	return runErr
 }
 
+// programs returns the loaded programs of the given probe kind, in order.
+func (l *Loaded) programs(kind string) []*ebpf.Program {
+	var out []*ebpf.Program
+	for _, pp := range l.Prog.Probes {
+		if pp.Attach.Kind == kind {
+			out = append(out, l.Coll.Programs[pp.Name])
+		}
+	}
+	return out
+}
+
 // runOnce runs a BEGIN or END program once, in gotrace's own context.
 func runOnce(prog *ebpf.Program) error {
 	_, err := prog.Run(&ebpf.RunOptions{})
@@ -128,6 +155,7 @@ func runOnce(prog *ebpf.Program) error {
 // eventReader turns ring-buffer records into output.
 type eventReader struct {
 	prog     *codegen.Program
+	loaded   *Loaded
 	rd       *ringbuf.Reader
 	out      output.Printer
 	exit     chan struct{} // closed by the first exit() event
@@ -177,6 +205,32 @@ func (e *eventReader) handle(b []byte) error {
 		e.out.Printf(text)
 	case codegen.EventExit:
 		e.exitOnce.Do(func() { close(e.exit) })
+	case codegen.EventPrintMap, codegen.EventClearMap, codegen.EventZeroMap:
+		if idx >= len(e.prog.Maps) || len(b) < 8 {
+			return fmt.Errorf("event for unknown map %d", idx)
+		}
+		md := e.prog.Maps[idx]
+		m := e.loaded.Coll.Maps[md.Kernel]
+		switch kind {
+		case codegen.EventPrintMap:
+			if len(b) < 24 {
+				return fmt.Errorf("short print event")
+			}
+			om, err := ReadMap(m, md)
+			if err != nil {
+				return err
+			}
+			e.out.PrintMap(om, int64(binary.LittleEndian.Uint64(b[8:])), int64(binary.LittleEndian.Uint64(b[16:])))
+		case codegen.EventClearMap:
+			return clearMap(m)
+		case codegen.EventZeroMap:
+			return zeroMap(m, md)
+		}
+	case codegen.EventPrintValue:
+		if idx >= len(e.prog.Values) {
+			return fmt.Errorf("event for unknown print %d", idx)
+		}
+		e.out.PrintValue(decode(e.prog.Values[idx], b[8:]))
 	default:
 		return fmt.Errorf("unknown event kind %d", kind)
 	}

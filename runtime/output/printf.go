@@ -4,92 +4,18 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gotrace/gotrace/lang"
 )
 
-// printfTypes are the conversions bpftrace 0.17 accepts (its
-// printf_format_types), with the argument type each expects.
-var printfTypes = func() map[string]string {
-	t := map[string]string{"s": "string", "r": "buffer", "rx": "buffer", "c": "integer"}
-	for _, l := range []string{"", "hh", "h", "l", "ll", "j", "z", "t"} {
-		for _, s := range []string{"d", "u", "o", "x", "X", "p"} {
-			t[l+s] = "integer"
-		}
-	}
-	return t
-}()
-
-// spec is one specifier found by bpftrace's regex
-// %-?[0-9]*(\.[0-9]+)?(types): format[start:end], conversion conv.
-type spec struct {
-	start, end int
-	conv       string
-}
-
-// matchSpec tries the regex at format[i] (a '%').
-func matchSpec(format string, i int) (spec, bool) {
-	j := i + 1
-	if j < len(format) && format[j] == '-' {
-		j++
-	}
-	for j < len(format) && isDigit(format[j]) {
-		j++
-	}
-	if j+1 < len(format) && format[j] == '.' && isDigit(format[j+1]) {
-		j++
-		for j < len(format) && isDigit(format[j]) {
-			j++
-		}
-	}
-	// The alternatives are tried in hash-table order; only "r"/"rx"
-	// overlap, and bpftrace 0.17 picks "rx".
-	best := ""
-	for n := 1; n <= 3 && j+n <= len(format); n++ {
-		if _, ok := printfTypes[format[j:j+n]]; ok {
-			best = format[j : j+n]
-		}
-	}
-	if best == "" {
-		return spec{}, false
-	}
-	return spec{start: i, end: j + len(best), conv: best}, true
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// specs returns the specifiers bpftrace finds in format, left to right.
-func specs(format string) []spec {
-	var out []spec
-	for i := 0; i < len(format); i++ {
-		if format[i] != '%' {
-			continue
-		}
-		if s, ok := matchSpec(format, i); ok {
-			out = append(out, s)
-			i = s.end - 1
-		}
-	}
-	return out
-}
-
-// ValidateFormat checks printf-style arguments like bpftrace 0.17's
-// semantic analyser. fn is the function ("printf", "system", "cat"); the
-// message reads like bpftrace's, e.g. "printf: %d specifier expects a
-// value of type integer (string supplied)".
+// ValidateFormat checks printf-style arguments like bpftrace's semantic
+// analyser; see lang.CheckFormat.
 func ValidateFormat(fn, format string, args []Kind) error {
-	ss := specs(format)
-	if len(args) < len(ss) {
-		return fmt.Errorf("%s: Not enough arguments for format string (%d supplied, %d expected)", fn, len(args), len(ss))
+	names := make([]string, len(args))
+	for i, k := range args {
+		names[i] = k.TypeName()
 	}
-	if len(args) > len(ss) {
-		return fmt.Errorf("%s: Too many arguments for format string (%d supplied, %d expected)", fn, len(args), len(ss))
-	}
-	for i, s := range ss {
-		want := printfTypes[s.conv]
-		if got := args[i].TypeName(); got != want {
-			return fmt.Errorf("%s: %%%s specifier expects a value of type %s (%s supplied)", fn, s.conv, want, got)
-		}
-	}
-	return nil
+	return lang.CheckFormat(fn, format, names)
 }
 
 // Sprintf formats like bpftrace 0.17's printf (also used for system()
@@ -100,12 +26,12 @@ func ValidateFormat(fn, format string, args []Kind) error {
 // match the specifiers is reported as an error, with the output bpftrace
 // would print for the pieces it has.
 func Sprintf(format string, args []Value) (string, error) {
-	ss := specs(format)
+	ss := lang.FormatSpecs(format)
 	var parts []string
 	last := 0
 	for _, s := range ss {
-		parts = append(parts, format[last:s.end])
-		last = s.end
+		parts = append(parts, format[last:s.End])
+		last = s.End
 	}
 	if last != len(format) {
 		parts = append(parts, format[last:])
@@ -364,3 +290,5 @@ func absInt(v int64) (uint64, bool) {
 	}
 	return uint64(v), false
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
