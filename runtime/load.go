@@ -10,12 +10,16 @@
 package runtime
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"regexp"
+	goruntime "runtime"
+	"sort"
 	"strconv"
 	"strings"
-	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -50,12 +54,10 @@ func Load(p *codegen.Program, opts LoadOptions) (*Loaded, error) {
 	for _, ps := range spec.Programs {
 		patchStartTime(ps.Instructions, start)
 	}
-	// A program is first loaded without a log; only when the verifier
-	// rejects it is it loaded again with one. Start that log large: a
-	// rejection after many instructions (an unbounded loop) writes a long
-	// log, and the kernel keeps its tail, which holds the reason.
+	// Programs load without a verifier log; only a rejected program is
+	// loaded again with one (see verifierLog).
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
-		Programs: ebpf.ProgramOptions{LogSizeStart: 4 << 20},
+		Programs: ebpf.ProgramOptions{LogDisabled: true},
 	})
 	if err != nil {
 		return nil, explainLoadError(p, spec, err, opts.VerifierLog)
@@ -85,12 +87,8 @@ var insnLine = regexp.MustCompile(`^(\d+): \(`)
 // verifier rejections it finds the instruction the verifier stopped at and
 // reports it against the script span that produced it.
 func explainLoadError(p *codegen.Program, spec *ebpf.CollectionSpec, err error, full bool) error {
-	if errors.Is(err, unix.EPERM) && !strings.Contains(err.Error(), "verifier") {
-		return fmt.Errorf("loading BPF programs was refused (%v): run gotrace as root or with CAP_BPF and CAP_PERFMON", err)
-	}
-	var ve *ebpf.VerifierError
-	if !errors.As(err, &ve) {
-		return fmt.Errorf("loading BPF programs: %w", err)
+	if errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("loading BPF programs was refused (%v): run gotrace as root, or with CAP_BPF and CAP_PERFMON", err)
 	}
 	// Which program? cilium/ebpf names it in the wrapped error.
 	var pp *codegen.ProbeProgram
@@ -99,67 +97,176 @@ func explainLoadError(p *codegen.Program, spec *ebpf.CollectionSpec, err error, 
 			pp = cand
 		}
 	}
+	if pp == nil {
+		return fmt.Errorf("loading BPF programs: %w", err)
+	}
+	log, logErr := verifierLog(spec, pp.Name)
+	if logErr != nil || len(log) == 0 {
+		return fmt.Errorf("the kernel's BPF verifier rejected the program for %s: %v", pp.Attach.Name, err)
+	}
+	notes := notesByOffset(pp.Spec.Instructions)
 	at, reason := -1, ""
-	for i, line := range ve.Log {
+	for i, line := range log {
 		if m := insnLine.FindStringSubmatch(line); m != nil {
 			at, _ = strconv.Atoi(m[1])
 			reason = ""
-			for _, next := range ve.Log[i+1:] {
-				if next == "" || insnLine.MatchString(next) || strings.HasPrefix(next, "processed ") ||
-					strings.HasPrefix(next, ";") || strings.HasPrefix(next, "verification time") {
-					continue
-				}
-				reason = next
+			if i+1 < len(log) && !insnLine.MatchString(log[i+1]) && !isStateLine(log[i+1]) {
+				reason = log[i+1]
+			}
+		}
+	}
+	if reason == "" {
+		// The reason is the last line that is not bookkeeping.
+		for i := len(log) - 1; i >= 0; i-- {
+			if !isStateLine(log[i]) && !insnLine.MatchString(log[i]) {
+				reason = log[i]
 				break
 			}
 		}
 	}
-	if reason == "" && len(ve.Log) > 0 {
-		reason = ve.Log[len(ve.Log)-1]
-	}
 	msg := "the kernel's BPF verifier rejected the program: " + strings.TrimSpace(reason)
-	var out error = errors.New(msg)
-	if pp != nil && at >= 0 {
-		if note := noteAt(pp.Spec.Instructions, at); note != nil {
-			out = &lang.Error{Src: note.Src, Span: note.Span, Msg: msg}
-		}
+	var out error = fmt.Errorf("%s (in %s)", msg, pp.Attach.Name)
+	if note := notes.at(at); note != nil {
+		out = &lang.Error{Src: note.Src, Span: note.Span, Msg: msg}
 	}
-	if full {
-		var b strings.Builder
-		b.WriteString(out.Error())
-		b.WriteString("\n\nverifier log")
-		if pp != nil {
-			b.WriteString(" for " + pp.Attach.Name)
-		}
-		b.WriteString(":\n")
-		for _, line := range ve.Log {
-			if m := insnLine.FindStringSubmatch(line); m != nil && pp != nil {
-				n, _ := strconv.Atoi(m[1])
-				if note := noteAt(pp.Spec.Instructions, n); note != nil {
-					line += "\t// " + note.String()
-				}
+	if !full {
+		return out
+	}
+	var b strings.Builder
+	b.WriteString("verifier log for " + pp.Attach.Name + " (script lines after //):\n")
+	for _, line := range log {
+		if m := insnLine.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if note := notes.at(n); note != nil {
+				line += "\t// " + note.String()
 			}
-			b.WriteString(line + "\n")
 		}
-		return errors.New(strings.TrimRight(b.String(), "\n"))
+		b.WriteString(line + "\n")
 	}
-	return out
+	return &verboseError{err: out, log: strings.TrimRight(b.String(), "\n")}
 }
 
-// noteAt finds the source note governing the instruction at raw offset off:
-// the nearest note at or before it.
-func noteAt(insns asm.Instructions, off int) *codegen.SourceNote {
-	var found *codegen.SourceNote
+// verboseError is a verifier rejection with the annotated log (-v).
+type verboseError struct {
+	err error
+	log string
+}
+
+func (e *verboseError) Error() string { return e.err.Error() + "\n\n" + e.log }
+func (e *verboseError) Unwrap() error { return e.err }
+
+// isStateLine reports verifier log lines that are not the reason for a
+// rejection: source lines, register states, statistics.
+func isStateLine(line string) bool {
+	line = strings.TrimSpace(line)
+	return line == "" || strings.HasPrefix(line, ";") || strings.HasPrefix(line, "processed ") ||
+		strings.HasPrefix(line, "verification time") || strings.HasPrefix(line, "stack depth") ||
+		strings.HasPrefix(line, "from ") || strings.HasPrefix(line, "R") && strings.Contains(line, "=") && !strings.Contains(line, " ")
+}
+
+// verifierLog loads one program again, alone, with a verifier log, and
+// returns the log's lines. It uses the bpf() syscall directly with a fixed
+// 16 MiB buffer: the kernel then keeps the tail of a long log (which holds
+// the reason), where cilium/ebpf would regrow its buffer to the log's full
+// size and run the verifier again, which for a program rejected after a
+// million instructions means gigabytes and minutes.
+func verifierLog(spec *ebpf.CollectionSpec, name string) ([]string, error) {
+	ps := spec.Programs[name]
+	insns := make(asm.Instructions, len(ps.Instructions))
+	copy(insns, ps.Instructions)
+	maps := map[string]*ebpf.Map{}
+	defer func() {
+		for _, m := range maps {
+			m.Close()
+		}
+	}()
+	for i := range insns {
+		ref := insns[i].Reference()
+		ms, ok := spec.Maps[ref]
+		if !ok || !insns[i].IsLoadFromMap() {
+			continue
+		}
+		m := maps[ref]
+		if m == nil {
+			var err error
+			if m, err = ebpf.NewMap(ms); err != nil {
+				return nil, err
+			}
+			maps[ref] = m
+		}
+		if err := insns[i].AssociateMap(m); err != nil {
+			return nil, err
+		}
+	}
+	var code bytes.Buffer
+	if err := insns.Marshal(&code, binary.LittleEndian); err != nil {
+		return nil, err
+	}
+	license := []byte(ps.License + "\x00")
+	logBuf := make([]byte, 16<<20)
+	attr := progLoadAttr{
+		progType: uint32(ps.Type),
+		insnCnt:  uint32(code.Len() / 8),
+		insns:    uint64(uintptr(unsafe.Pointer(&code.Bytes()[0]))),
+		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
+		logLevel: 1,
+		logSize:  uint32(len(logBuf)),
+		logBuf:   uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
+	}
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, 5 /* BPF_PROG_LOAD */, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtimeKeepAlive(code.Bytes(), license, logBuf)
+	if errno == 0 {
+		unix.Close(int(fd))
+	}
+	end := bytes.IndexByte(logBuf, 0)
+	if end < 0 {
+		end = len(logBuf)
+	}
+	text := strings.TrimRight(string(logBuf[:end]), "\n")
+	if text == "" {
+		return nil, nil
+	}
+	return strings.Split(text, "\n"), nil
+}
+
+// progLoadAttr is the head of union bpf_attr for BPF_PROG_LOAD.
+type progLoadAttr struct {
+	progType    uint32
+	insnCnt     uint32
+	insns       uint64
+	license     uint64
+	logLevel    uint32
+	logSize     uint32
+	logBuf      uint64
+	kernVersion uint32
+	progFlags   uint32
+}
+
+// noteIndex maps raw instruction offsets to the source note in force there.
+type noteIndex struct {
+	offsets []int
+	notes   []codegen.SourceNote
+}
+
+func notesByOffset(insns asm.Instructions) *noteIndex {
+	ix := &noteIndex{}
 	iter := insns.Iterate()
 	for iter.Next() {
-		if int(iter.Offset) > off {
-			break
-		}
 		if n, ok := iter.Ins.Source().(codegen.SourceNote); ok {
-			found = &n
+			ix.offsets = append(ix.offsets, int(iter.Offset))
+			ix.notes = append(ix.notes, n)
 		}
 	}
-	return found
+	return ix
 }
 
-var _ = time.Now
+// at returns the note governing raw offset off: the nearest at or before it.
+func (ix *noteIndex) at(off int) *codegen.SourceNote {
+	i := sort.SearchInts(ix.offsets, off+1) - 1
+	if off < 0 || i < 0 {
+		return nil
+	}
+	return &ix.notes[i]
+}
+
+func runtimeKeepAlive(v ...any) { goruntime.KeepAlive(v) }

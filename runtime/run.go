@@ -23,6 +23,8 @@ type Options struct {
 	Out    output.Printer
 	Stderr io.Writer
 	PID    int
+	// VerifierLog shows the whole annotated verifier log on rejection (-v).
+	VerifierLog bool
 	// Signals makes Ctrl-C, SIGTERM and SIGHUP end the run (the command
 	// line sets it; tests end runs through the context instead).
 	Signals bool
@@ -45,7 +47,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	if err := Preflight(p); err != nil {
 		return err
 	}
-	l, err := Load(p, LoadOptions{})
+	l, err := Load(p, LoadOptions{VerifierLog: opts.VerifierLog})
 	if err != nil {
 		return err
 	}

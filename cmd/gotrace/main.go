@@ -149,8 +149,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 	err = runtime.Run(context.Background(), compiled, runtime.Options{
 		Out:     printer,
 		Stderr:  stderr,
-		PID:     *pid,
-		Signals: true,
+		PID:         *pid,
+		Signals:     true,
+		VerifierLog: *verbose,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))
