@@ -31,7 +31,7 @@ func TestVerifierRejectionMapsToScript(t *testing.T) {
 		name, script, want string
 	}{
 		{
-			name: "unbounded while",
+			name:   "unbounded while",
 			script: "BEGIN {\n  $i = 1;\n  while ($i > 0) { $i = $i + 1; }\n}",
 			want: "stdin:3:3-34: ERROR: the kernel's BPF verifier rejected the program: BPF program is too large. Processed 1000001 insn\n" +
 				"  while ($i > 0) { $i = $i + 1; }\n" +
