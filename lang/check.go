@@ -748,7 +748,9 @@ func didYouMean(name string, candidates []string) string {
 	best, bestD := "", 3
 	sort.Strings(candidates)
 	for _, c := range candidates {
-		if d := editDistance(name, c); d < bestD {
+		d := editDistance(name, c)
+		// On a tie, a candidate as long as the name is the likelier typo.
+		if d < bestD || d == bestD && len(c) == len(name) && len(best) != len(name) {
 			best, bestD = c, d
 		}
 	}
