@@ -1,7 +1,9 @@
 package codegen
 
 import (
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 )
 
@@ -32,9 +34,6 @@ var builtinVars = map[string]*builtinVarGen{
 	"gid": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
 		g.emit(asm.FnGetCurrentUidGid.Call(), asm.Mov.Reg(dst, asm.R0), asm.RSh.Imm(dst, 32))
 	}},
-	"username": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
-		g.emit(asm.FnGetCurrentUidGid.Call(), asm.Mov.Reg32(dst, asm.R0))
-	}},
 	"nsecs": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
 		g.emit(asm.FnKtimeGetNs.Call(), asm.Mov.Reg(dst, asm.R0))
 	}},
@@ -56,6 +55,11 @@ var builtinVars = map[string]*builtinVarGen{
 		g.emit(asm.FnKtimeGetNs.Call(), asm.Mov.Reg(dst, asm.R0))
 		g.emit(asm.LoadImm(asm.R1, 0, asm.DWord).WithReference(StartTimeVar))
 		g.emit(asm.Sub.Reg(dst, asm.R1))
+	}},
+	"kstack":   {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) { g.stackID(false, off) }},
+	"ustack":   {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) { g.stackID(true, off) }},
+	"username": {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) {
+		g.emit(asm.FnGetCurrentUidGid.Call(), asm.Mov.Reg32(asm.R0, asm.R0), asm.StoreMem(asm.RFP, off, asm.R0, asm.DWord))
 	}},
 	"comm": {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) {
 		g.addr(asm.R1, off)
@@ -119,6 +123,26 @@ func init() {
 		"clear":  {stmt: func(g *gen, call *lang.CallExpr) { g.mapEvent(call, EventClearMap) }},
 		"zero":   {stmt: func(g *gen, call *lang.CallExpr) { g.mapEvent(call, EventZeroMap) }},
 		"print":  {stmt: genPrint},
+		"kstack": {memInto: func(g *gen, _ *lang.CallExpr, off int16, _ int) { g.stackID(false, off) }},
+		"ustack": {memInto: func(g *gen, _ *lang.CallExpr, off int16, _ int) { g.stackID(true, off) }},
+		"ksym": {memInto: func(g *gen, c *lang.CallExpr, off int16, _ int) {
+			g.memInto(c.Args[0], off, 8)
+		}},
+		"usym": {memInto: func(g *gen, c *lang.CallExpr, off int16, _ int) {
+			g.memInto(c.Args[0], off, 8)
+			g.emit(asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32), asm.StoreMem(asm.RFP, off+8, asm.R0, asm.DWord))
+		}},
+		"kaddr":    {intInto: genKaddr},
+		"uaddr":    {intInto: genUaddr},
+		"reg":      {intInto: genReg},
+		"ntop":     {memInto: genNtop},
+		"strftime": {memInto: genStrftime},
+		"buf":      {memInto: genBuf},
+		"time":     {stmt: genTime},
+		"join":     {stmt: genJoin},
+		"cat":      {stmt: func(g *gen, c *lang.CallExpr) { g.formatted(c, EventCat) }},
+		"system":   {stmt: func(g *gen, c *lang.CallExpr) { g.formatted(c, EventSystem) }},
+		"signal":   {stmt: genSignal},
 	}
 	// Aggregations are compiled by (*gen).aggregate when assigned to a map.
 	for _, n := range []string{"count", "sum", "avg", "min", "max", "stats", "hist", "lhist"} {
@@ -129,7 +153,11 @@ func init() {
 // genPrintf sends the arguments to user space, which formats them: an
 // event header (EventPrintf, printf index) followed by the arguments laid out
 // as a tuple.
-func genPrintf(g *gen, call *lang.CallExpr) {
+func genPrintf(g *gen, call *lang.CallExpr) { g.formatted(call, EventPrintf) }
+
+// formatted sends a format's arguments to user space in an event of the
+// given kind (printf, cat, system all format the same way).
+func (g *gen) formatted(call *lang.CallExpr, kind EventKind) {
 	format := call.Args[0].(*lang.StrLit).Value
 	args := call.Args[1:]
 	elems := make([]*lang.Type, len(args))
@@ -153,7 +181,7 @@ func genPrintf(g *gen, call *lang.CallExpr) {
 	}
 	size := 8 + layout.Size
 	off := g.alloc(size)
-	g.storeHeader(off, EventPrintf, idx)
+	g.storeHeader(off, kind, idx)
 	for i, a := range args {
 		g.memInto(a, off+8+int16(layout.Offsets[i]), elems[i].StorageSize())
 	}
@@ -180,6 +208,13 @@ func (g *gen) output(off int16, size int) {
 	g.emit(asm.Mov.Imm(asm.R3, int32(size)), asm.Mov.Imm(asm.R4, 0), asm.FnRingbufOutput.Call())
 	lOK := g.newLabel()
 	g.jump(asm.JEq.Imm(asm.R0, 0, ""), lOK)
+	g.countLost()
+	g.mark(lOK)
+}
+
+// countLost adds one to the lost-events counter.
+func (g *gen) countLost() {
+	lOK := g.newLabel()
 	key := g.alloc(8)
 	g.emit(storeImm(asm.RFP, key, 0))
 	g.loadMap(asm.R1, LostMap)
@@ -262,4 +297,190 @@ func genPrint(g *gen, call *lang.CallExpr) {
 	g.storeHeader(off, EventPrintValue, idx)
 	g.memInto(call.Args[0], off+8, t.StorageSize())
 	g.output(off, size)
+}
+
+// stack stores a stack id (and for user stacks the pid) at fp+off:
+// the low 32 bits hold bpf_get_stackid's result, the high 32 bits the pid.
+func (g *gen) stackID(user bool, off int16) {
+	g.needStackMap()
+	flags := int32(0)
+	if user {
+		flags = 1 << 8 // BPF_F_USER_STACK
+	}
+	g.emit(asm.Mov.Reg(asm.R1, g.ctx()))
+	g.loadMap(asm.R2, StackMap)
+	g.emit(asm.Mov.Imm(asm.R3, flags), asm.FnGetStackid.Call(),
+		asm.StoreMem(asm.RFP, off, asm.R0, asm.Word))
+	if user {
+		g.emit(asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32), asm.StoreMem(asm.RFP, off+4, asm.R0, asm.Word))
+	} else {
+		g.emit(asm.StoreImm(asm.RFP, off+4, 0, asm.Word))
+	}
+}
+
+// MaxStackDepth is how many frames a stack trace keeps.
+const MaxStackDepth = 127
+
+func (g *gen) needStackMap() {
+	if _, ok := g.prog.Spec.Maps[StackMap]; !ok {
+		g.prog.Spec.Maps[StackMap] = &ebpf.MapSpec{Name: StackMap, Type: ebpf.StackTrace,
+			KeySize: 4, ValueSize: 8 * MaxStackDepth, MaxEntries: 4096}
+	}
+}
+
+func genKaddr(g *gen, call *lang.CallExpr, dst asm.Register) {
+	name := call.Args[0].(*lang.StrLit).Value
+	ks, err := kernel.Kallsyms()
+	if err != nil {
+		g.fail(call, "kaddr: %v", err)
+		return
+	}
+	addr, ok := ks.Address(name)
+	if !ok {
+		g.fail(call.Args[0], "kaddr: no kernel symbol %q", name)
+		return
+	}
+	g.loadConst(dst, int64(addr))
+}
+
+func genUaddr(g *gen, call *lang.CallExpr, dst asm.Register) {
+	name := call.Args[0].(*lang.StrLit).Value
+	addr, err := kernel.ELFSymbolAddress(g.ap.Path, name)
+	if err != nil {
+		g.fail(call.Args[0], "uaddr: %v", err)
+		return
+	}
+	g.loadConst(dst, int64(addr))
+}
+
+func genReg(g *gen, call *lang.CallExpr, dst asm.Register) {
+	off := lang.PtRegs[call.Args[0].(*lang.StrLit).Value]
+	g.emit(asm.LoadMem(dst, g.ctx(), int16(off), asm.DWord))
+}
+
+// genNtop lays out [family u64][address, 16 bytes].
+func genNtop(g *gen, call *lang.CallExpr, off int16, size int) {
+	addr := call.Args[len(call.Args)-1]
+	at := g.typeOf(addr)
+	g.zero(off, 24)
+	if len(call.Args) == 2 {
+		g.memInto(call.Args[0], off, 8)
+	} else {
+		family := int64(2) // AF_INET
+		if at.Kind == lang.KindString && at.Size == 16 {
+			family = 10 // AF_INET6
+		}
+		g.emit(storeImm(asm.RFP, off, family))
+	}
+	if at.Kind == lang.KindInt {
+		g.withTemp(func(r asm.Register) {
+			g.intInto(addr, r)
+			g.emit(asm.StoreMem(asm.RFP, off+8, r, asm.Word))
+		})
+		return
+	}
+	g.memInto(addr, off+8, 16)
+}
+
+func genStrftime(g *gen, call *lang.CallExpr, off int16, size int) {
+	idx := g.timeFormat(call.Args[0].(*lang.StrLit).Value)
+	g.memInto(call.Args[1], off, 8)
+	g.emit(storeImm(asm.RFP, off+8, int64(idx)))
+}
+
+func (g *gen) timeFormat(f string) int {
+	for i, have := range g.prog.TimeFormats {
+		if have == f {
+			return i
+		}
+	}
+	g.prog.TimeFormats = append(g.prog.TimeFormats, f)
+	return len(g.prog.TimeFormats) - 1
+}
+
+// genBuf lays out [length u64][bytes].
+func genBuf(g *gen, call *lang.CallExpr, off int16, size int) {
+	n := g.typeOf(call).Size
+	g.zero(off, 8+((n+7)&^7))
+	g.emit(storeImm(asm.RFP, off, int64(n)))
+	if g.typeOf(call.Args[0]).Kind == lang.KindString {
+		g.memInto(call.Args[0], off+8, (n+7)&^7)
+		return
+	}
+	g.withTemp(func(p asm.Register) {
+		g.intInto(call.Args[0], p)
+		g.addr(asm.R1, off+8)
+		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, p), asm.FnProbeRead.Call())
+	})
+}
+
+func genTime(g *gen, call *lang.CallExpr) {
+	f := "%H:%M:%S\n"
+	if len(call.Args) == 1 {
+		f = call.Args[0].(*lang.StrLit).Value
+	}
+	off := g.alloc(8)
+	g.storeHeader(off, EventTime, g.timeFormat(f))
+	g.output(off, 8)
+}
+
+// genJoin reads up to JoinArgs strings of a NULL-terminated pointer array
+// straight into a reserved ring-buffer record (it is larger than the stack).
+func genJoin(g *gen, call *lang.CallExpr) {
+	sep := " "
+	if len(call.Args) == 2 {
+		sep = call.Args[1].(*lang.StrLit).Value
+	}
+	idx := len(g.prog.JoinSeps)
+	g.prog.JoinSeps = append(g.prog.JoinSeps, sep)
+	strLen := g.info.StrLen
+	g.prog.StrLen = strLen
+	size := 8 + JoinArgs*strLen
+	g.withTemp(func(argv asm.Register) {
+		g.intInto(call.Args[0], argv)
+		g.withTemp(func(rec asm.Register) {
+			lDone := g.newLabel()
+			g.loadMap(asm.R1, RingbufMap)
+			g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Imm(asm.R3, 0), asm.FnRingbufReserve.Call(),
+				asm.Mov.Reg(rec, asm.R0))
+			lFull := g.newLabel()
+			g.jump(asm.JEq.Imm(rec, 0, ""), lFull)
+			g.emit(asm.LoadImm(asm.R1, int64(EventJoin)|int64(idx)<<32, asm.DWord), asm.StoreMem(rec, 0, asm.R1, asm.DWord))
+			// The record is not zeroed: empty every slot, so user space
+			// stops at the first string that was not read.
+			for i := 0; i < JoinArgs; i++ {
+				g.emit(asm.StoreImm(rec, int16(8+i*strLen), 0, asm.Byte))
+			}
+			ptr := g.alloc(8)
+			lEnd := g.newLabel()
+			for i := 0; i < JoinArgs; i++ {
+				// ptr = argv[i]; the strings stay empty from the first NULL on.
+				g.addr(asm.R1, ptr)
+				g.emit(asm.Mov.Imm(asm.R2, 8), asm.Mov.Reg(asm.R3, argv), asm.Add.Imm(asm.R3, int32(8*i)),
+					asm.FnProbeRead.Call(), asm.LoadMem(asm.R3, asm.RFP, ptr, asm.DWord))
+				g.jump(asm.JNE.Imm(asm.R0, 0, ""), lEnd)
+				g.jump(asm.JEq.Imm(asm.R3, 0, ""), lEnd)
+				g.emit(asm.Mov.Reg(asm.R1, rec), asm.Add.Imm(asm.R1, int32(8+i*strLen)), asm.Mov.Imm(asm.R2, int32(strLen)),
+					asm.FnProbeReadStr.Call())
+			}
+			g.mark(lEnd)
+			g.emit(asm.Mov.Reg(asm.R1, rec), asm.Mov.Imm(asm.R2, 0), asm.FnRingbufSubmit.Call())
+			g.ja(lDone)
+			g.mark(lFull)
+			g.countLost()
+			g.mark(lDone)
+		})
+	})
+}
+
+func genSignal(g *gen, call *lang.CallExpr) {
+	if lit, ok := call.Args[0].(*lang.StrLit); ok {
+		g.emit(asm.Mov.Imm(asm.R1, int32(lang.SignalNumber(lit.Value))))
+	} else {
+		g.withTemp(func(r asm.Register) {
+			g.intInto(call.Args[0], r)
+			g.emit(asm.Mov.Reg(asm.R1, r))
+		})
+	}
+	g.emit(asm.FnSendSignal.Call())
 }

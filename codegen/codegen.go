@@ -35,6 +35,12 @@ type Program struct {
 	Printfs []*PrintfDef
 	// Values are the types of print(value) calls, by event index.
 	Values []*lang.Type
+	// TimeFormats are the strftime formats of time() and strftime().
+	TimeFormats []string
+	// JoinSeps are the separators of join() calls.
+	JoinSeps []string
+	// StrLen is the size of one join() string.
+	StrLen int
 	// Spec holds every map and program, ready for ebpf.NewCollection.
 	Spec *ebpf.CollectionSpec
 }
@@ -78,11 +84,19 @@ const (
 	EventClearMap   // index: map
 	EventZeroMap    // index: map
 	EventPrintValue // index: Values entry; then the value
+	EventTime       // index: TimeFormats entry
+	EventJoin       // index: JoinSeps entry; then up to JoinArgs strings
+	EventCat        // index: Printfs entry (the path format); then its arguments
+	EventSystem     // index: Printfs entry (the command format); then its arguments
 )
+
+// JoinArgs is how many argv strings join() reads.
+const JoinArgs = 16
 
 // Names of the internal maps.
 const (
 	RingbufMap = "events"
+	StackMap   = "stacks" // stack traces for kstack/ustack, created when used
 	LostMap    = "lost" // per-CPU array[1] of u64: events the ring buffer refused
 )
 

@@ -1,5 +1,7 @@
 package lang
 
+import "strings"
+
 // This file is the one place that lists every builtin variable and function
 // of the language with its type rule. Code generation for each name lives in
 // codegen/builtins.go under the same name; a test keeps the two in step.
@@ -39,7 +41,9 @@ var BuiltinVars = map[string]*BuiltinVar{
 	"arg3":     {Name: "arg3", Type: argNType},
 	"arg4":     {Name: "arg4", Type: argNType},
 	"arg5":     {Name: "arg5", Type: argNType},
-	"username": {Name: "username", Type: fixed(TypeUint64), Doc: "user name of the current task's uid (printed as a name)"},
+	"username": {Name: "username", Type: fixed(&Type{Kind: KindUsername, Size: 8}), Doc: "user name of the current task's uid"},
+	"kstack":   {Name: "kstack", Type: fixed(&Type{Kind: KindStack, Size: 8}), Doc: "kernel stack of the current task, symbolized when printed"},
+	"ustack":   {Name: "ustack", Type: fixed(&Type{Kind: KindStack, Size: 8, User: true}), Doc: "user stack of the current task, symbolized when printed"},
 }
 
 func probeNameType(c *checker, id *IdentExpr) *Type {
@@ -82,9 +86,9 @@ type Func struct {
 	MinArgs, MaxArgs int
 	// Agg functions may only be assigned to a map: @x = count().
 	Agg bool
-	// MapArg functions take a map itself as the first argument (clear(@x),
-	// delete(@x[k])): it is not evaluated, and Type sees a nil type for it.
-	MapArg bool
+	// RawArgs functions type their own arguments (Type sees nil types):
+	// clear(@x) and delete(@x[k]) take a map itself, kstack(perf) a mode.
+	RawArgs bool
 	// Type checks the arguments (already typed) and returns the result type.
 	Type func(c *checker, call *CallExpr, args []*Type) *Type
 	Doc  string
@@ -106,16 +110,31 @@ func init() {
 		{Name: "stats", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindStats, 1), Doc: "count, average and total"},
 		{Name: "hist", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindHist, 1), Doc: "power-of-two histogram"},
 		{Name: "lhist", MinArgs: 4, MaxArgs: 4, Agg: true, Type: checkLhist, Doc: "linear histogram"},
-		{Name: "delete", MinArgs: 1, MaxArgs: 1, MapArg: true, Type: checkDelete, Doc: "delete one map entry"},
-		{Name: "clear", MinArgs: 1, MaxArgs: 1, MapArg: true, Type: checkWholeMap, Doc: "delete every entry of a map"},
-		{Name: "zero", MinArgs: 1, MaxArgs: 1, MapArg: true, Type: checkWholeMap, Doc: "set every value of a map to zero"},
-		{Name: "print", MinArgs: 1, MaxArgs: 3, MapArg: true, Type: checkPrint, Doc: "print a map now, or a value"},
+		{Name: "delete", MinArgs: 1, MaxArgs: 1, RawArgs: true, Type: checkDelete, Doc: "delete one map entry"},
+		{Name: "clear", MinArgs: 1, MaxArgs: 1, RawArgs: true, Type: checkWholeMap, Doc: "delete every entry of a map"},
+		{Name: "zero", MinArgs: 1, MaxArgs: 1, RawArgs: true, Type: checkWholeMap, Doc: "set every value of a map to zero"},
+		{Name: "print", MinArgs: 1, MaxArgs: 3, RawArgs: true, Type: checkPrint, Doc: "print a map now, or a value"},
+		{Name: "kstack", MinArgs: 0, MaxArgs: 2, RawArgs: true, Type: checkStackCall, Doc: "kernel stack, at most N frames"},
+		{Name: "ustack", MinArgs: 0, MaxArgs: 2, RawArgs: true, Type: checkStackCall, Doc: "user stack, at most N frames"},
+		{Name: "ksym", MinArgs: 1, MaxArgs: 1, Type: intTo(&Type{Kind: KindKsym, Size: 8}), Doc: "kernel symbol of an address"},
+		{Name: "usym", MinArgs: 1, MaxArgs: 1, Type: intTo(&Type{Kind: KindUsym, Size: 16}), Doc: "user symbol of an address in the current process"},
+		{Name: "kaddr", MinArgs: 1, MaxArgs: 1, Type: checkKaddr, Doc: "address of a kernel symbol"},
+		{Name: "uaddr", MinArgs: 1, MaxArgs: 1, Type: checkUaddr, Doc: "address of a symbol in the probed binary"},
+		{Name: "ntop", MinArgs: 1, MaxArgs: 2, Type: checkNtop, Doc: "IPv4/IPv6 address as text"},
+		{Name: "reg", MinArgs: 1, MaxArgs: 1, Type: checkReg, Doc: "value of a CPU register at the probe"},
+		{Name: "time", MinArgs: 0, MaxArgs: 1, Type: checkTime, Doc: "print the current time"},
+		{Name: "strftime", MinArgs: 2, MaxArgs: 2, Type: checkStrftime, Doc: "format a nsecs timestamp"},
+		{Name: "join", MinArgs: 1, MaxArgs: 2, Type: checkJoin, Doc: "print a NULL-terminated array of strings (argv)"},
+		{Name: "buf", MinArgs: 1, MaxArgs: 2, Type: checkBuf, Doc: "read bytes, printed hex-escaped"},
+		{Name: "cat", MinArgs: 1, MaxArgs: 8, Type: checkCat, Doc: "print a file's contents"},
+		{Name: "system", MinArgs: 1, MaxArgs: 8, Type: checkSystem, Doc: "run a shell command (--unsafe)"},
+		{Name: "signal", MinArgs: 1, MaxArgs: 1, Type: checkSignal, Doc: "send a signal to the current task (--unsafe)"},
 	} {
 		Funcs[f.Name] = f
 	}
 }
 
-// mapArg returns the map a MapArg function names, checking it is known.
+// mapArg returns the map a RawArgs function names, checking it is known.
 func mapArg(c *checker, call *CallExpr) (*MapExpr, *MapInfo) {
 	m, ok := call.Args[0].(*MapExpr)
 	if !ok {
@@ -187,6 +206,211 @@ func checkPrint(c *checker, call *CallExpr, _ []*Type) *Type {
 		return nil
 	}
 	return TypeNone
+}
+
+func checkStackCall(c *checker, call *CallExpr, args []*Type) *Type {
+	limit, perf := 0, false
+	for _, a := range call.Args {
+		if id, ok := a.(*IdentExpr); ok && (id.Name == "perf" || id.Name == "bpftrace") {
+			perf = id.Name == "perf"
+			continue
+		}
+		n, ok := c.constInt(a)
+		if !ok || n < 1 || n > 127 {
+			c.errorf(a, "%s() takes a frame limit (an integer literal from 1 to 127) and/or a mode (perf, bpftrace)", call.Name)
+			return nil
+		}
+		limit = int(n)
+	}
+	return &Type{Kind: KindStack, Size: 8, User: call.Name == "ustack", Limit: limit, Perf: perf}
+}
+
+// intTo types functions of one integer argument.
+func intTo(t *Type) func(*checker, *CallExpr, []*Type) *Type {
+	return func(c *checker, call *CallExpr, args []*Type) *Type {
+		if args[0].Kind != KindInt {
+			c.errorf(call.Args[0], "%s() expects an integer address, got %s", call.Name, args[0])
+			return nil
+		}
+		return t
+	}
+}
+
+func stringLiteralArg(c *checker, call *CallExpr, i int, what string) (string, bool) {
+	lit, ok := call.Args[i].(*StrLit)
+	if !ok {
+		c.errorf(call.Args[i], "%s() expects %s as a string literal", call.Name, what)
+		return "", false
+	}
+	return lit.Value, true
+}
+
+func checkKaddr(c *checker, call *CallExpr, _ []*Type) *Type {
+	if _, ok := stringLiteralArg(c, call, 0, "a kernel symbol name"); !ok {
+		return nil
+	}
+	return TypeUint64
+}
+
+func checkUaddr(c *checker, call *CallExpr, _ []*Type) *Type {
+	if _, ok := stringLiteralArg(c, call, 0, "a symbol name"); !ok {
+		return nil
+	}
+	for _, ap := range c.probe.Attach {
+		if ap.Kind != "uprobe" && ap.Kind != "uretprobe" {
+			c.errorf(call, "uaddr() is only available in uprobe and uretprobe probes, not in %s", ap.Name)
+			return nil
+		}
+	}
+	return TypeUint64
+}
+
+func checkNtop(c *checker, call *CallExpr, args []*Type) *Type {
+	last := args[len(args)-1]
+	if len(args) == 2 && args[0].Kind != KindInt {
+		c.errorf(call.Args[0], "ntop() address family must be an integer (AF_INET is 2, AF_INET6 is 10)")
+		return nil
+	}
+	switch {
+	case last.Kind == KindInt:
+	case last.Kind == KindString && (last.Size == 4 || last.Size == 16):
+	default:
+		c.errorf(call.Args[len(args)-1], "ntop() expects an IPv4 address as an integer or a 4 or 16 byte array, got %s", last)
+		return nil
+	}
+	return &Type{Kind: KindInet, Size: 24}
+}
+
+// Registers reg() knows, as x86-64 struct pt_regs offsets.
+var PtRegs = map[string]int{
+	"r15": 0, "r14": 8, "r13": 16, "r12": 24, "bp": 32, "bx": 40, "r11": 48, "r10": 56,
+	"r9": 64, "r8": 72, "ax": 80, "cx": 88, "dx": 96, "si": 104, "di": 112, "orig_ax": 120,
+	"ip": 128, "cs": 136, "flags": 144, "sp": 152, "ss": 160,
+}
+
+func checkReg(c *checker, call *CallExpr, _ []*Type) *Type {
+	name, ok := stringLiteralArg(c, call, 0, "a register name")
+	if !ok {
+		return nil
+	}
+	if _, ok := PtRegs[name]; !ok {
+		names := make([]string, 0, len(PtRegs))
+		for n := range PtRegs {
+			names = append(names, n)
+		}
+		c.errorf(call.Args[0], "unknown register '%s'%s", name, didYouMean(name, names))
+		return nil
+	}
+	for _, ap := range c.probe.Attach {
+		switch ap.Kind {
+		case "kprobe", "kretprobe", "uprobe", "uretprobe", "profile", "interval", "software", "hardware":
+		default:
+			c.errorf(call, "reg() needs a probe with registers (kprobe, uprobe, profile...), not %s", ap.Name)
+			return nil
+		}
+	}
+	return TypeUint64
+}
+
+func checkTime(c *checker, call *CallExpr, _ []*Type) *Type {
+	if len(call.Args) == 1 {
+		if _, ok := stringLiteralArg(c, call, 0, "a strftime format"); !ok {
+			return nil
+		}
+	}
+	return TypeNone
+}
+
+func checkStrftime(c *checker, call *CallExpr, args []*Type) *Type {
+	if _, ok := stringLiteralArg(c, call, 0, "a strftime format"); !ok {
+		return nil
+	}
+	if args[1].Kind != KindInt {
+		c.errorf(call.Args[1], "strftime() expects a timestamp in nanoseconds (nsecs), got %s", args[1])
+		return nil
+	}
+	return &Type{Kind: KindTimestamp, Size: 16}
+}
+
+func checkJoin(c *checker, call *CallExpr, args []*Type) *Type {
+	if args[0].Kind != KindInt {
+		c.errorf(call.Args[0], "join() expects a pointer to an array of strings (like args->argv), got %s", args[0])
+		return nil
+	}
+	if len(args) == 2 {
+		if _, ok := stringLiteralArg(c, call, 1, "a separator"); !ok {
+			return nil
+		}
+	}
+	return TypeNone
+}
+
+func checkBuf(c *checker, call *CallExpr, args []*Type) *Type {
+	n := 64
+	switch {
+	case args[0].Kind == KindString && len(args) == 1:
+		n = args[0].Size
+	case args[0].Kind != KindInt:
+		c.errorf(call.Args[0], "buf() expects a pointer, got %s", args[0])
+		return nil
+	}
+	if len(args) == 2 {
+		v, ok := c.constInt(call.Args[1])
+		if !ok || v < 1 {
+			c.errorf(call.Args[1], "buf() length must be a positive integer literal")
+			return nil
+		}
+		n = int(v)
+	}
+	if n > 64 {
+		n = 64
+	}
+	return &Type{Kind: KindBuf, Size: n}
+}
+
+func checkCat(c *checker, call *CallExpr, args []*Type) *Type {
+	return checkFormatted(c, call, args)
+}
+
+func checkSystem(c *checker, call *CallExpr, args []*Type) *Type {
+	if !c.env.Unsafe {
+		c.errorf(call, "system() runs commands on this machine; run gotrace with --unsafe to allow it")
+		return nil
+	}
+	return checkFormatted(c, call, args)
+}
+
+func checkSignal(c *checker, call *CallExpr, args []*Type) *Type {
+	if !c.env.Unsafe {
+		c.errorf(call, "signal() sends signals to processes; run gotrace with --unsafe to allow it")
+		return nil
+	}
+	if lit, ok := call.Args[0].(*StrLit); ok {
+		if SignalNumber(lit.Value) == 0 {
+			c.errorf(lit, "unknown signal %q; use a name like SIGKILL or a number", lit.Value)
+			return nil
+		}
+		return TypeNone
+	}
+	if args[0].Kind != KindInt {
+		c.errorf(call.Args[0], "signal() expects a signal name or number")
+		return nil
+	}
+	return TypeNone
+}
+
+// SignalNumber maps "SIGKILL"/"KILL" to its number (0 if unknown).
+func SignalNumber(name string) int {
+	n := map[string]int{"HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8,
+		"KILL": 9, "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "STKFLT": 16,
+		"CHLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22, "URG": 23, "XCPU": 24,
+		"XFSZ": 25, "VTALRM": 26, "PROF": 27, "WINCH": 28, "IO": 29, "PWR": 30, "SYS": 31}
+	return n[strings.TrimPrefix(name, "SIG")]
+}
+
+// checkFormatted types printf-like functions (cat, system).
+func checkFormatted(c *checker, call *CallExpr, args []*Type) *Type {
+	return checkPrintf(c, call, args)
 }
 
 func noValue(*checker, *CallExpr, []*Type) *Type { return TypeNone }
@@ -275,8 +499,10 @@ func formatTypeName(t *Type) string {
 	switch t.Kind {
 	case KindInt:
 		return "integer"
-	case KindString, KindStack:
+	case KindString, KindStack, KindKsym, KindUsym, KindUsername, KindInet, KindTimestamp:
 		return "string"
+	case KindBuf:
+		return "buffer"
 	case KindTuple:
 		return "tuple"
 	}

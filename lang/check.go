@@ -15,6 +15,8 @@ import (
 type Env struct {
 	StrLen int      // string capacity in bytes (BPFTRACE_STRLEN, default 64)
 	Args   []string // positional parameters $1..$N
+	Unsafe bool     // --unsafe: allow system() and signal()
+	PID    int      // -p PID: uprobe library names resolve in this process's maps
 
 	TracepointFormat func(cat, event string) (*kernel.TracepointFormat, error)
 	MatchTracepoints func(catGlob, eventGlob string) ([]string, error)
@@ -61,8 +63,10 @@ type Info struct {
 	Types  map[Expr]*Type
 	Maps   map[string]*MapInfo
 	Probes []*ProbeInfo
-	// PositionalStrings holds $N values that are not numbers.
+	// Args are the positional parameters $1..$N.
 	Args []string
+	// StrLen is the capacity of strings read by str() (BPFTRACE_STRLEN).
+	StrLen int
 }
 
 // MapInfo is a map's shape, fixed by its first use.
@@ -105,7 +109,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 	if env == nil {
 		env = &Env{}
 	}
-	c := &checker{src: src, env: env, info: &Info{Src: src, Maps: map[string]*MapInfo{}, Args: env.Args}}
+	c := &checker{src: src, env: env, info: &Info{Src: src, Maps: map[string]*MapInfo{}, Args: env.Args, StrLen: env.strLen()}}
 	// Attach points first: they decide what args/retval mean.
 	for _, p := range prog.Probes {
 		pi := &ProbeInfo{Probe: p}
@@ -346,7 +350,7 @@ func (c *checker) keyType(e Expr) *Type {
 		nt := *t
 		nt.Size = 8
 		return &nt
-	case KindString, KindTuple, KindStack:
+	case KindString, KindTuple, KindStack, KindKsym, KindUsym, KindUsername, KindInet, KindTimestamp, KindBuf:
 		return t
 	}
 	c.errorf(e, "%s cannot be a map key", t)
@@ -562,7 +566,7 @@ func (c *checker) call(e *CallExpr) *Type {
 	}
 	args := make([]*Type, len(e.Args))
 	for i, a := range e.Args {
-		if f.MapArg {
+		if f.RawArgs {
 			break // the function types its own arguments
 		}
 		if args[i] = c.expr(a); args[i] == nil {

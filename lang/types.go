@@ -16,6 +16,14 @@ const (
 	KindStack              // kstack/ustack: a stack id
 	KindCtx                // `args` of a tracepoint: only ->field is allowed
 
+	// Values kept raw in BPF and turned into text by user space.
+	KindKsym      // kernel address, printed as a symbol: ksym()
+	KindUsym      // user address and pid, printed as a symbol: usym()
+	KindUsername  // uid, printed as a user name
+	KindInet      // address family and 16 address bytes: ntop()
+	KindTimestamp // nanoseconds and a format index: strftime()
+	KindBuf       // length and bytes: buf()
+
 	// Aggregation values: what a map holds after @x = count() and friends.
 	KindCount
 	KindSum
@@ -27,7 +35,9 @@ const (
 	KindLhist
 )
 
-var kindNames = [...]string{"none", "int", "string", "tuple", "stack", "args", "count", "sum", "avg", "min", "max", "stats", "hist", "lhist"}
+var kindNames = [...]string{"none", "int", "string", "tuple", "stack", "args",
+	"ksym", "usym", "username", "inet", "timestamp", "buffer",
+	"count", "sum", "avg", "min", "max", "stats", "hist", "lhist"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -46,6 +56,8 @@ type Type struct {
 	Signed bool // ints, sum/min/max
 	Ptr    bool // an int that is a pointer (printed with %p, read with probe_read)
 	User   bool // KindStack: a user stack
+	Limit  int  // KindStack: frames to print (0: all)
+	Perf   bool // KindStack: print in perf's format
 
 	Elems   []*Type // KindTuple
 	Offsets []int   // KindTuple: byte offset of each element
@@ -88,8 +100,14 @@ func TupleType(elems []*Type) *Type {
 // event. Integers always take 8: they are widened to 64 bits when read.
 func (t *Type) StorageSize() int {
 	switch t.Kind {
-	case KindInt, KindStack:
+	case KindInt, KindStack, KindKsym, KindUsername:
 		return 8
+	case KindUsym, KindTimestamp:
+		return 16
+	case KindInet:
+		return 24
+	case KindBuf:
+		return 8 + align8(t.Size)
 	case KindString:
 		return align8(t.Size)
 	case KindTuple:

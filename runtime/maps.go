@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,9 +14,10 @@ import (
 // ReadMaps reads every user map from the kernel, adding up per-CPU copies,
 // into the form the printer takes.
 func ReadMaps(l *Loaded) ([]*output.Map, error) {
+	d := newDecoder(l)
 	var out []*output.Map
 	for _, md := range l.Prog.Maps {
-		m, err := ReadMap(l.Coll.Maps[md.Kernel], md)
+		m, err := d.readMap(l.Coll.Maps[md.Kernel], md)
 		if err != nil {
 			return out, fmt.Errorf("reading map %s: %w", md.Name, err)
 		}
@@ -30,8 +30,8 @@ func ReadMaps(l *Loaded) ([]*output.Map, error) {
 // for avg/stats.
 type pair struct{ A, B int64 }
 
-// ReadMap reads one map.
-func ReadMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) {
+// readMap reads one map.
+func (d *decoder) readMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) {
 	om := &output.Map{Name: md.Name, Agg: aggKind(md.Value.Kind), Keyed: md.Key != nil}
 	if md.Value.Kind == lang.KindLhist {
 		om.Lhist.Min, om.Lhist.Max, om.Lhist.Step = md.Value.LhistMin, md.Value.LhistMax, md.Value.LhistStep
@@ -55,7 +55,7 @@ func ReadMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) {
 				bucket := binary.LittleEndian.Uint64(key[len(key)-8:])
 				e := byKey[string(uk)]
 				if e == nil {
-					e = &output.Entry{Key: decodeKey(md, uk)}
+					e = &output.Entry{Key: d.decodeKey(md, uk)}
 					byKey[string(uk)] = e
 					order = append(order, string(uk))
 				}
@@ -66,12 +66,12 @@ func ReadMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) {
 				e.Buckets[bucket] += uint64(sum)
 				continue
 			}
-			om.Entries = append(om.Entries, output.Entry{Key: decodeKey(md, key), Value: output.Int(sum)})
+			om.Entries = append(om.Entries, output.Entry{Key: d.decodeKey(md, key), Value: output.Int(sum)})
 		}
 	case md.PerCPU:
 		var vals []pair
 		for iter.Next(&key, &vals) {
-			e := output.Entry{Key: decodeKey(md, key)}
+			e := output.Entry{Key: d.decodeKey(md, key)}
 			switch md.Value.Kind {
 			case lang.KindAvg, lang.KindStats:
 				for _, v := range vals {
@@ -96,7 +96,7 @@ func ReadMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) {
 	default:
 		var val []byte
 		for iter.Next(&key, &val) {
-			om.Entries = append(om.Entries, output.Entry{Key: decodeKey(md, key), Value: decode(md.Value, val)})
+			om.Entries = append(om.Entries, output.Entry{Key: d.decodeKey(md, key), Value: d.decode(md.Value, val)})
 		}
 	}
 	if err := iter.Err(); err != nil {
@@ -108,15 +108,15 @@ func ReadMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) {
 	return om, nil
 }
 
-func decodeKey(md *codegen.MapDef, key []byte) []output.Value {
+func (d *decoder) decodeKey(md *codegen.MapDef, key []byte) []output.Value {
 	if md.Key == nil {
 		return nil
 	}
 	// @x[a, b] has a tuple key; each element prints as one key part.
 	if md.Key.Kind == lang.KindTuple {
-		return decodeTuple(md.Key, key).Elems
+		return d.decodeTuple(md.Key, key).Elems
 	}
-	return []output.Value{decode(md.Key, key)}
+	return []output.Value{d.decode(md.Key, key)}
 }
 
 func aggKind(k lang.Kind) output.AggKind {
@@ -139,43 +139,6 @@ func aggKind(k lang.Kind) output.AggKind {
 		return output.AggLhist
 	}
 	return output.AggNone
-}
-
-// decode turns the bytes of a value of type t into an output value.
-func decode(t *lang.Type, b []byte) output.Value {
-	switch t.Kind {
-	case lang.KindInt:
-		if len(b) < 8 {
-			return output.Int(0)
-		}
-		v := binary.LittleEndian.Uint64(b)
-		if t.Signed {
-			return output.Int(int64(v))
-		}
-		return output.Uint(v)
-	case lang.KindString:
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			b = b[:i]
-		}
-		return output.Str(string(b))
-	case lang.KindTuple:
-		return decodeTuple(t, b)
-	}
-	return output.Int(0)
-}
-
-func decodeTuple(t *lang.Type, b []byte) output.Value {
-	elems := make([]output.Value, len(t.Elems))
-	for i, et := range t.Elems {
-		off := t.Offsets[i]
-		end := off + et.StorageSize()
-		if end > len(b) {
-			elems[i] = output.Int(0)
-			continue
-		}
-		elems[i] = decode(et, b[off:end])
-	}
-	return output.Tuple(elems...)
 }
 
 // mapKeys lists every key of m.

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
@@ -31,6 +33,8 @@ type Options struct {
 	// Started, when set, is called once every probe is attached and BEGIN
 	// has run: tests trigger their events from it.
 	Started func()
+	// Unsafe allows system() to run commands (--unsafe).
+	Unsafe bool
 	// Done, when set, ends the run when it closes (the -c command exited).
 	Done <-chan struct{}
 }
@@ -59,7 +63,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	}
 	defer rd.Close()
 
-	ev := &eventReader{prog: p, loaded: l, rd: rd, out: opts.Out, exit: make(chan struct{})}
+	ev := &eventReader{prog: p, loaded: l, dec: newDecoder(l), unsafe: opts.Unsafe, rd: rd, out: opts.Out, exit: make(chan struct{})}
 	readerDone := make(chan error, 1)
 	go func() { readerDone <- ev.loop() }()
 
@@ -158,6 +162,8 @@ func runOnce(prog *ebpf.Program) error {
 type eventReader struct {
 	prog     *codegen.Program
 	loaded   *Loaded
+	dec      *decoder
+	unsafe   bool
 	rd       *ringbuf.Reader
 	out      output.Printer
 	exit     chan struct{} // closed by the first exit() event
@@ -199,12 +205,53 @@ func (e *eventReader) handle(b []byte) error {
 			return fmt.Errorf("event for unknown printf %d", idx)
 		}
 		pf := e.prog.Printfs[idx]
-		args := decodeTuple(pf.Args, b[8:]).Elems
+		args := e.dec.decodeTuple(pf.Args, b[8:]).Elems
 		text, err := output.Sprintf(pf.Format, args)
 		if err != nil {
 			return err
 		}
 		e.out.Printf(text)
+	case codegen.EventCat, codegen.EventSystem:
+		if idx >= len(e.prog.Printfs) {
+			return fmt.Errorf("event for unknown format %d", idx)
+		}
+		pf := e.prog.Printfs[idx]
+		text, err := output.Sprintf(pf.Format, e.dec.decodeTuple(pf.Args, b[8:]).Elems)
+		if err != nil {
+			return err
+		}
+		if kind == codegen.EventCat {
+			e.out.Cat(catFile(text))
+		} else if e.unsafe {
+			e.out.System(runCommand(text))
+		}
+	case codegen.EventTime:
+		f := ""
+		if idx < len(e.prog.TimeFormats) {
+			f = e.prog.TimeFormats[idx]
+		}
+		e.out.Time(Strftime(f, time.Now()))
+	case codegen.EventJoin:
+		sep := " "
+		if idx < len(e.prog.JoinSeps) {
+			sep = e.prog.JoinSeps[idx]
+		}
+		var args []string
+		for i := 0; i < codegen.JoinArgs; i++ {
+			off := 8 + i*e.prog.StrLen
+			if off+e.prog.StrLen > len(b) {
+				break
+			}
+			s := b[off : off+e.prog.StrLen]
+			if j := bytes.IndexByte(s, 0); j >= 0 {
+				s = s[:j]
+			}
+			if len(s) == 0 {
+				break
+			}
+			args = append(args, string(s))
+		}
+		e.out.Join(output.JoinArgs(args, sep))
 	case codegen.EventExit:
 		e.exitOnce.Do(func() { close(e.exit) })
 	case codegen.EventPrintMap, codegen.EventClearMap, codegen.EventZeroMap:
@@ -218,7 +265,7 @@ func (e *eventReader) handle(b []byte) error {
 			if len(b) < 24 {
 				return fmt.Errorf("short print event")
 			}
-			om, err := ReadMap(m, md)
+			om, err := e.dec.readMap(m, md)
 			if err != nil {
 				return err
 			}
@@ -232,7 +279,7 @@ func (e *eventReader) handle(b []byte) error {
 		if idx >= len(e.prog.Values) {
 			return fmt.Errorf("event for unknown print %d", idx)
 		}
-		e.out.PrintValue(decode(e.prog.Values[idx], b[8:]))
+		e.out.PrintValue(e.dec.decode(e.prog.Values[idx], b[8:]))
 	default:
 		return fmt.Errorf("unknown event kind %d", kind)
 	}

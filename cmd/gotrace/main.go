@@ -36,7 +36,8 @@ const usage = `usage: gotrace [options] [-e PROGRAM | FILE | -] [positional args
   -v           verbose: the full verifier log on errors; with -l, probe arguments
   -d           dump the syntax tree and the generated BPF instructions
   --dry-run    compile and load through the verifier, attach nothing
-  -p PID       uprobes: trace only process PID
+  -p PID       uprobes: trace only process PID; the run ends when it exits
+  -c 'CMD'     run CMD once the probes are attached, trace it, end when it exits
   -o FILE      write output to FILE
   -f FORMAT    output format: text (default) or json
   --unsafe     allow functions that change the system (system, signal)
@@ -63,13 +64,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		dump     = fs.Bool("d", false, "")
 		dryRun   = fs.Bool("dry-run", false, "")
 		pid      = fs.Int("p", 0, "")
+		command  = fs.String("c", "", "")
 		outFile  = fs.String("o", "", "")
 		format   = fs.String("f", "text", "")
 		unsafe   = fs.Bool("unsafe", false, "")
 		help     = fs.Bool("h", false, "")
 		showVers = fs.Bool("version", false, "")
 	)
-	_ = unsafe
 	if err := fs.Parse(splitShortFlags(args)); err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n%s", err, usage)
 		return 1
@@ -83,12 +84,22 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		return 0
 	}
 	rest := fs.Args()
+	if *pid != 0 {
+		if *command != "" {
+			fmt.Fprintln(stderr, "ERROR: -p and -c cannot be used together")
+			return 1
+		}
+		if err := kernel.ProcessExists(*pid); err != nil {
+			fmt.Fprintf(stderr, "ERROR: -p %d: %v\n", *pid, err)
+			return 1
+		}
+	}
 	if *list {
 		pattern := ""
 		if len(rest) > 0 {
 			pattern = rest[0]
 		}
-		if err := kernel.ListProbes(pattern, *verbose, stdout); err != nil {
+		if err := kernel.ListProbesPID(pattern, *verbose, *pid, stdout); err != nil {
 			fmt.Fprintf(stderr, "ERROR: %v\n", err)
 			return 1
 		}
@@ -122,7 +133,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		return 1
 	}
 
-	compiled, err := Compile(src, rest)
+	compiled, err := CompileWith(src, &lang.Env{Args: rest, Unsafe: *unsafe, PID: *pid})
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))
 		return 1
@@ -135,6 +146,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		fmt.Fprintf(stdout, "\nBPF:\n%s", compiled.Listing())
 	}
 	if *dryRun {
+		if err := runtime.Unloadable(compiled); err != nil {
+			fmt.Fprintln(stderr, errorText(err))
+			return 1
+		}
 		l, err := runtime.Load(compiled, runtime.LoadOptions{VerifierLog: *verbose})
 		if err != nil {
 			fmt.Fprintln(stderr, errorText(err))
@@ -146,13 +161,44 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 	if *dump {
 		return 0
 	}
-	err = runtime.Run(context.Background(), compiled, runtime.Options{
-		Out:     printer,
-		Stderr:  stderr,
+	opts := runtime.Options{
+		Out:         printer,
+		Stderr:      stderr,
 		PID:         *pid,
 		Signals:     true,
 		VerifierLog: *verbose,
-	})
+		Unsafe:      *unsafe,
+	}
+	if *pid != 0 {
+		// -p: the run ends when the process does.
+		exited, stop, err := runtime.WatchProcess(*pid)
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR: -p %d: %v\n", *pid, err)
+			return 1
+		}
+		defer stop()
+		opts.Done = exited
+	}
+	if *command != "" {
+		// -c: the command is created now, runs once the probes are
+		// attached, and ends the run when it exits. Uprobes trace it
+		// alone, as with -p.
+		argv, err := runtime.SplitCommand(*command)
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
+		cmd, err := runtime.StartCommand(argv, stdin, stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
+		defer cmd.Stop()
+		opts.PID = cmd.Pid()
+		opts.Done = cmd.Done()
+		opts.Started = cmd.Release
+	}
+	err = runtime.Run(context.Background(), compiled, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))
 		return 1
@@ -162,11 +208,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 
 // Compile parses, checks and compiles a script.
 func Compile(src *lang.Source, args []string) (*codegen.Program, error) {
+	return CompileWith(src, &lang.Env{Args: args})
+}
+
+// CompileWith is Compile with a full checker environment (--unsafe...).
+func CompileWith(src *lang.Source, env *lang.Env) (*codegen.Program, error) {
 	prog, err := lang.Parse(src)
 	if err != nil {
 		return nil, err
 	}
-	info, err := lang.Check(prog, src, &lang.Env{Args: args})
+	info, err := lang.Check(prog, src, env)
 	if err != nil {
 		return nil, err
 	}
