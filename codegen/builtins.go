@@ -56,8 +56,8 @@ var builtinVars = map[string]*builtinVarGen{
 		g.emit(asm.LoadImm(asm.R1, 0, asm.DWord).WithReference(StartTimeVar))
 		g.emit(asm.Sub.Reg(dst, asm.R1))
 	}},
-	"kstack":   {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) { g.stackID(false, off) }},
-	"ustack":   {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) { g.stackID(true, off) }},
+	"kstack": {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) { g.stackID(false, off) }},
+	"ustack": {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) { g.stackID(true, off) }},
 	"username": {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) {
 		g.emit(asm.FnGetCurrentUidGid.Call(), asm.Mov.Reg32(asm.R0, asm.R0), asm.StoreMem(asm.RFP, off, asm.R0, asm.DWord))
 	}},

@@ -97,7 +97,7 @@ const JoinArgs = 16
 const (
 	RingbufMap = "events"
 	StackMap   = "stacks" // stack traces for kstack/ustack, created when used
-	LostMap    = "lost" // per-CPU array[1] of u64: events the ring buffer refused
+	LostMap    = "lost"   // per-CPU array[1] of u64: events the ring buffer refused
 )
 
 // Options tune code generation.
