@@ -227,6 +227,15 @@ func (g *gen) countLost() {
 
 // genStr reads a NUL-terminated string from kernel or user memory.
 func genStr(g *gen, call *lang.CallExpr, off int16, size int) {
+	if p, ok := call.Args[0].(*lang.PositionalExpr); ok && !p.Count {
+		// str($1) is the parameter's text, even when it looks like a number.
+		v := ""
+		if p.N <= len(g.info.Args) {
+			v = g.info.Args[p.N-1]
+		}
+		g.storeBytes(off, size, []byte(v))
+		return
+	}
 	if g.typeOf(call.Args[0]).Kind == lang.KindString {
 		g.memInto(call.Args[0], off, size)
 		return

@@ -348,7 +348,7 @@ func checkJoin(c *checker, call *CallExpr, args []*Type) *Type {
 func checkBuf(c *checker, call *CallExpr, args []*Type) *Type {
 	n := 64
 	switch {
-	case args[0].Kind == KindString && len(args) == 1:
+	case args[0].Kind == KindString:
 		n = args[0].Size
 	case args[0].Kind != KindInt:
 		c.errorf(call.Args[0], "buf() expects a pointer, got %s", args[0])
@@ -360,7 +360,9 @@ func checkBuf(c *checker, call *CallExpr, args []*Type) *Type {
 			c.errorf(call.Args[1], "buf() length must be a positive integer literal")
 			return nil
 		}
-		n = int(v)
+		if args[0].Kind != KindString || int(v) < n {
+			n = int(v)
+		}
 	}
 	if n > 64 {
 		n = 64

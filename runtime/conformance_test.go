@@ -1,0 +1,53 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/runtime"
+	"github.com/gotrace/gotrace/runtime/output"
+	"github.com/stretchr/testify/require"
+)
+
+// TestConformance runs every testdata/conformance/NAME.bt (with positional
+// parameters 42 and abc) and compares the output byte for byte with
+// NAME.txt, which bpftrace 0.17 printed for the same script on the
+// development machine:
+//
+//	bpftrace NAME.bt 42 abc > NAME.txt
+func TestConformance(t *testing.T) {
+	files, err := filepath.Glob("../testdata/conformance/*.bt")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".bt")
+		t.Run(name, func(t *testing.T) {
+			text, err := os.ReadFile(file)
+			require.NoError(t, err)
+			want, err := os.ReadFile(strings.TrimSuffix(file, ".bt") + ".txt")
+			require.NoError(t, err)
+
+			src := &lang.Source{Name: file, Text: string(text)}
+			prog, err := lang.Parse(src)
+			require.NoError(t, err)
+			info, err := lang.Check(prog, src, &lang.Env{Args: []string{"42", "abc"}})
+			require.NoError(t, err)
+			p, err := codegen.Compile(info, codegen.Options{})
+			require.NoError(t, err)
+
+			var out bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			require.NoError(t, runtime.Run(ctx, p, runtime.Options{Out: output.NewText(&out), Stderr: &out}))
+			require.NoError(t, ctx.Err(), "the script did not exit by itself")
+			require.Equal(t, string(want), out.String())
+		})
+	}
+}
