@@ -71,6 +71,8 @@ func (g *gen) intInto(e lang.Expr, dst asm.Register) {
 		g.fieldInt(e, dst)
 	case *lang.IncDecExpr:
 		g.incDec(e, dst)
+	case *lang.IndexExpr:
+		g.arrayElem(e, dst)
 	default:
 		g.fail(e, "cannot compile %s as an integer", e)
 	}
@@ -532,5 +534,39 @@ func (g *gen) incDec(e *lang.IncDecExpr, dst asm.Register) {
 	}
 	if !e.Prefix {
 		g.emit(asm.Add.Imm(dst, -delta))
+	}
+}
+
+// arrayElem loads args->array[i]. A constant index is a direct load from
+// the record; a computed one is bounds-checked and read with
+// bpf_probe_read_kernel, since the verifier refuses variable context offsets.
+func (g *gen) arrayElem(e *lang.IndexExpr, dst asm.Register) {
+	fe := e.X.(*lang.FieldExpr)
+	f := g.ap.Format.Field(fe.Field)
+	t := g.typeOf(e)
+	size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[t.Size]
+	if i, ok := g.isConst(e.Index); ok {
+		off := int16(f.Offset + int(i)*t.Size)
+		if t.Signed && t.Size < 8 {
+			g.emit(asm.LoadMemSX(dst, g.ctx(), off, size))
+		} else {
+			g.emit(asm.LoadMem(dst, g.ctx(), off, size))
+		}
+		return
+	}
+	slot := g.alloc(8)
+	g.emit(storeImm(asm.RFP, slot, 0))
+	g.intInto(e.Index, dst)
+	lOut := g.newLabel()
+	g.jump(asm.JGE.Imm(dst, int32(f.ArrayLen), ""), lOut)
+	g.emit(asm.Mul.Imm(dst, int32(t.Size)), asm.Add.Imm(dst, int32(f.Offset)),
+		asm.Mov.Reg(asm.R3, g.ctx()), asm.Add.Reg(asm.R3, dst))
+	g.addr(asm.R1, slot)
+	g.emit(asm.Mov.Imm(asm.R2, int32(t.Size)), asm.FnProbeReadKernel.Call())
+	g.mark(lOut)
+	if t.Signed && t.Size < 8 {
+		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, size))
+	} else {
+		g.emit(asm.LoadMem(dst, asm.RFP, slot, size))
 	}
 }

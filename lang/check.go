@@ -535,8 +535,7 @@ func (c *checker) exprType(e Expr) *Type {
 		}
 		return TypeUint64
 	case *IndexExpr:
-		c.errorf(e, "indexing is not supported yet")
-		return nil
+		return c.index(e)
 	}
 	c.errorf(e, "unsupported expression %s", e)
 	return nil
@@ -654,6 +653,50 @@ func (c *checker) field(e *FieldExpr) *Type {
 	return nil
 }
 
+// index types args->array[i] for fixed arrays of integers in tracepoints.
+func (c *checker) index(e *IndexExpr) *Type {
+	fe, ok := e.X.(*FieldExpr)
+	if !ok || !fe.Arrow {
+		c.errorf(e, "only tracepoint array fields can be indexed, e.g. args->args[0]")
+		return nil
+	}
+	if t := c.expr(fe.X); t == nil || t.Kind != KindCtx {
+		if t != nil {
+			c.errorf(e, "only tracepoint array fields can be indexed, e.g. args->args[0]")
+		}
+		return nil
+	}
+	if it := c.expr(e.Index); it == nil || it.Kind != KindInt {
+		if it != nil {
+			c.errorf(e.Index, "an array index must be an integer")
+		}
+		return nil
+	}
+	var out *Type
+	for _, ap := range c.probe.Attach {
+		f := ap.Format.Field(fe.Field)
+		if f == nil {
+			c.errorf(fe, "tracepoint %s has no field '%s'", ap.Name, fe.Field)
+			return nil
+		}
+		if f.ArrayLen == 0 || f.Kind != kernel.KindArray {
+			c.errorf(e, "args->%s is not an array of integers", fe.Field)
+			return nil
+		}
+		size := f.Size / f.ArrayLen
+		if size != 1 && size != 2 && size != 4 && size != 8 {
+			c.errorf(e, "args->%s has %d-byte elements, which cannot be indexed", fe.Field, size)
+			return nil
+		}
+		if n, ok := c.constInt(e.Index); ok && (n < 0 || int(n) >= f.ArrayLen) {
+			c.errorf(e.Index, "index %d is out of range for args->%s, which has %d elements", n, fe.Field, f.ArrayLen)
+			return nil
+		}
+		out = IntType(size, f.IntSigned())
+	}
+	return out
+}
+
 // fieldType maps a tracepoint field to a language type.
 func fieldType(f *kernel.Field, strLen int) (*Type, error) {
 	switch {
@@ -662,7 +705,7 @@ func fieldType(f *kernel.Field, strLen int) (*Type, error) {
 	case f.ArrayLen > 0 && strings.Contains(f.CType, "char"):
 		return StringType(f.ArrayLen), nil
 	case f.ArrayLen > 0:
-		return nil, errorString("array field " + f.Name + " is not supported yet")
+		return nil, errorString("args->" + f.Name + " is an array: index it, e.g. args->" + f.Name + "[0]")
 	case f.Pointer:
 		return &Type{Kind: KindInt, Size: 8, Ptr: true}, nil
 	case f.Size == 1 || f.Size == 2 || f.Size == 4 || f.Size == 8:
