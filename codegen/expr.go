@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/cilium/ebpf/asm"
 	"github.com/gotrace/gotrace/lang"
@@ -452,9 +453,58 @@ func (g *gen) fieldInt(e *lang.FieldExpr, dst asm.Register) {
 		off := g.memRef(e.X)
 		i := tupleIndex(e.Field)
 		g.emit(asm.LoadMem(dst, asm.RFP, off+int16(xt.Offsets[i]), asm.DWord))
+	case lang.KindInt, lang.KindRecord:
+		g.kernelField(e, dst)
 	default:
 		g.fail(e, "cannot read field %s", e.Field)
 	}
+}
+
+// kernelField reads ptr->field or record.field of a kernel type. A field
+// that is itself a struct is not read: its value is its address, so chains
+// like curtask->mm->... only read the pointers they follow.
+func (g *gen) kernelField(e *lang.FieldExpr, dst asm.Register) {
+	m := g.info.Fields[e]
+	t := g.typeOf(e)
+	g.intInto(e.X, dst) // the pointer, or the record's address
+	if t.Kind == lang.KindRecord {
+		if m.Offset != 0 {
+			g.emit(asm.Add.Imm(dst, int32(m.Offset)))
+		}
+		return
+	}
+	size := t.Size
+	if t.Ptr {
+		size = 8
+	}
+	slot := g.alloc(8)
+	g.emit(storeImm(asm.RFP, slot, 0))
+	g.addr(asm.R1, slot)
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Reg(asm.R3, dst), asm.Add.Imm(asm.R3, int32(m.Offset)),
+		readHelper(g.typeOf(e.X).User).Call())
+	width := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]
+	switch {
+	case m.BitfieldSize > 0:
+		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
+		if m.BitOffset > 0 {
+			g.emit(asm.RSh.Imm(dst, int32(m.BitOffset)))
+		}
+		if m.BitfieldSize < 32 {
+			g.emit(asm.And.Imm(dst, int32(1)<<m.BitfieldSize-1))
+		}
+	case t.Signed && size < 8:
+		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, width))
+	default:
+		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
+	}
+}
+
+// readHelper picks the probe-read helper for kernel or user memory.
+func readHelper(user bool) asm.BuiltinFunc {
+	if user {
+		return asm.FnProbeReadUser
+	}
+	return asm.FnProbeReadKernel
 }
 
 // fieldMem writes a string-valued field into fp+off.
@@ -482,6 +532,17 @@ func (g *gen) fieldMem(e *lang.FieldExpr, off int16, size int) {
 		src := g.memRef(e.X)
 		i := tupleIndex(e.Field)
 		g.copyStack(off, src+int16(xt.Offsets[i]), size, xt.Elems[i].StorageSize())
+	case lang.KindInt, lang.KindRecord:
+		// A char array member: copy its bytes (NUL-padded in the kernel).
+		m := g.info.Fields[e]
+		n := min(g.typeOf(e).Size, size)
+		g.zero(off, size)
+		g.withTemp(func(r asm.Register) {
+			g.intInto(e.X, r)
+			g.addr(asm.R1, off)
+			g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, r), asm.Add.Imm(asm.R3, int32(m.Offset)),
+				readHelper(xt.User).Call())
+		})
 	default:
 		g.fail(e, "cannot read field %s", e.Field)
 	}
@@ -502,6 +563,12 @@ func (g *gen) sizeof(e *lang.SizeofExpr) int64 {
 			return int64(t.Size)
 		}
 		return int64(t.Size)
+	}
+	if e.Type.Pointers > 0 {
+		return 8
+	}
+	if n, err := lang.KernelTypeSize(e.Type.Name); err == nil && strings.ContainsAny(e.Type.Name, " ") {
+		return int64(n)
 	}
 	switch e.Type.Name {
 	case "int8", "uint8", "u8", "s8", "char", "bool":

@@ -28,7 +28,7 @@ var BuiltinVars = map[string]*BuiltinVar{
 	"elapsed":  {Name: "elapsed", Type: fixed(TypeUint64), Doc: "nanoseconds since gotrace started"},
 	"cpu":      {Name: "cpu", Type: fixed(TypeUint64), Doc: "id of the CPU the probe fired on"},
 	"comm":     {Name: "comm", Type: fixed(StringType(16)), Doc: "name of the current task"},
-	"curtask":  {Name: "curtask", Type: fixed(&Type{Kind: KindInt, Size: 8, Ptr: true}), Doc: "address of the current task_struct"},
+	"curtask":  {Name: "curtask", Type: curtaskType, Doc: "the current task_struct (fields from kernel BTF)"},
 	"rand":     {Name: "rand", Type: fixed(TypeUint32), Doc: "pseudo-random 32-bit number"},
 	"cgroup":   {Name: "cgroup", Type: fixed(TypeUint64), Doc: "cgroup v2 id of the current task"},
 	"probe":    {Name: "probe", Type: probeNameType, Doc: "the full name of the probe that fired"},
@@ -44,6 +44,16 @@ var BuiltinVars = map[string]*BuiltinVar{
 	"username": {Name: "username", Type: fixed(&Type{Kind: KindUsername, Size: 8}), Doc: "user name of the current task's uid"},
 	"kstack":   {Name: "kstack", Type: fixed(&Type{Kind: KindStack, Size: 8}), Doc: "kernel stack of the current task, symbolized when printed"},
 	"ustack":   {Name: "ustack", Type: fixed(&Type{Kind: KindStack, Size: 8, User: true}), Doc: "user stack of the current task, symbolized when printed"},
+}
+
+// curtaskType is a pointer to struct task_struct when the kernel has BTF
+// (loaded lazily: only scripts that use curtask pay for it), else a plain
+// address.
+func curtaskType(c *checker, id *IdentExpr) *Type {
+	if t, err := btfNamed("struct task_struct"); err == nil {
+		return ptrTo(t, false)
+	}
+	return &Type{Kind: KindInt, Size: 8, Ptr: true}
 }
 
 func probeNameType(c *checker, id *IdentExpr) *Type {

@@ -2,6 +2,8 @@ package lang
 
 import (
 	"os"
+
+	"github.com/cilium/ebpf/btf"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,8 +61,11 @@ func (e *Env) haveKprobes() bool {
 // Info is what the checker learned: the type of every expression, every
 // map's key and value types, and each probe's attach points and variables.
 type Info struct {
-	Src    *Source
-	Types  map[Expr]*Type
+	Src   *Source
+	Types map[Expr]*Type
+	// Fields are the kernel struct members that FieldExprs on kernel
+	// types resolved to.
+	Fields map[*FieldExpr]Member
 	Maps   map[string]*MapInfo
 	Probes []*ProbeInfo
 	// Args are the positional parameters $1..$N.
@@ -116,6 +121,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 		for _, s := range p.Specs {
 			pi.Attach = append(pi.Attach, c.expandSpec(s)...)
 		}
+		pi.Attach = c.dropMissing(pi.Attach) // probes.go
 		c.info.Probes = append(c.info.Probes, pi)
 	}
 	if len(c.errs) > 0 {
@@ -127,6 +133,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 	for pass := 0; pass < 2; pass++ {
 		c.quiet = pass == 0
 		c.info.Types = map[Expr]*Type{}
+		c.info.Fields = map[*FieldExpr]Member{}
 		c.errs = nil
 		for _, pi := range c.info.Probes {
 			c.probe = pi
@@ -510,9 +517,16 @@ func (c *checker) exprType(e Expr) *Type {
 		if t == nil {
 			return nil
 		}
+		if e.Type.Pointers > 0 {
+			if t.Kind != KindInt {
+				c.errorf(e.X, "cannot cast %s to %s", t, e.Type)
+				return nil
+			}
+			return c.pointerCast(e.Type)
+		}
 		size, signed, ok := intTypeName(e.Type)
 		if !ok {
-			c.errorf(e.Type, "cast to %s is not supported; integer casts are (uint8), (int32), ...", e.Type)
+			c.errorf(e.Type, "cast to %s is not supported; integer casts are (uint8), (int32), ..., pointer casts (struct task_struct *)", e.Type)
 			return nil
 		}
 		if t.Kind != KindInt {
@@ -522,12 +536,13 @@ func (c *checker) exprType(e Expr) *Type {
 		return IntType(size, signed)
 	case *SizeofExpr:
 		if e.Type != nil {
-			size, _, ok := intTypeName(e.Type)
-			if !ok {
-				c.errorf(e.Type, "sizeof(%s) is not supported", e.Type)
+			if _, _, ok := intTypeName(e.Type); ok {
+				return TypeUint64
+			}
+			if _, err := btfNamed(e.Type.Name); err != nil {
+				c.errorf(e.Type, "%v", err)
 				return nil
 			}
-			_ = size
 			return TypeUint64
 		}
 		if c.expr(e.X) == nil {
@@ -641,6 +656,8 @@ func (c *checker) field(e *FieldExpr) *Type {
 			ft = t
 		}
 		return ft
+	case KindRecord:
+		return c.kernelField(e, t)
 	case KindTuple:
 		i, err := strconv.Atoi(e.Field)
 		if err != nil || i < 0 || i >= len(t.Elems) {
@@ -649,8 +666,37 @@ func (c *checker) field(e *FieldExpr) *Type {
 		}
 		return t.Elems[i]
 	}
+	if t.Kind == KindInt && t.Ptr {
+		return c.kernelField(e, t)
+	}
 	c.errorf(e, "%s has no fields", t)
 	return nil
+}
+
+// pointerCast types (T *)x: integer pointers, or pointers to kernel types.
+func (c *checker) pointerCast(tn *TypeName) *Type {
+	user := false
+	for _, ap := range c.probe.Attach {
+		if ap.Kind == "uprobe" || ap.Kind == "uretprobe" || ap.Kind == "usdt" {
+			user = true
+		}
+	}
+	if _, _, ok := intTypeName(&TypeName{Name: tn.Name}); ok || tn.Name == "void" {
+		if tn.Pointers == 1 && tn.Name != "void" {
+			size, signed, _ := intTypeName(&TypeName{Name: tn.Name})
+			return &Type{Kind: KindInt, Size: 8, Ptr: true, User: user, BTF: &btf.Int{Name: tn.Name, Size: uint32(size), Encoding: map[bool]btf.IntEncoding{true: btf.Signed}[signed]}}
+		}
+		return &Type{Kind: KindInt, Size: 8, Ptr: true, User: user}
+	}
+	bt, err := btfNamed(tn.Name)
+	if err != nil {
+		c.errorf(tn, "%v", err)
+		return nil
+	}
+	for i := 1; i < tn.Pointers; i++ {
+		bt = &btf.Pointer{Target: bt}
+	}
+	return ptrTo(bt, user)
 }
 
 // index types args->array[i] for fixed arrays of integers in tracepoints.
@@ -797,7 +843,7 @@ func didYouMean(name string, candidates []string) string {
 	for _, c := range candidates {
 		d := editDistance(name, c)
 		// On a tie, a candidate as long as the name is the likelier typo.
-		if d < bestD || d == bestD && len(c) == len(name) && len(best) != len(name) {
+		if d < bestD || best != "" && d == bestD && len(c) == len(name) && len(best) != len(name) {
 			best, bestD = c, d
 		}
 	}

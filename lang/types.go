@@ -3,6 +3,8 @@ package lang
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cilium/ebpf/btf"
 )
 
 // Kind classifies a value's type.
@@ -15,6 +17,7 @@ const (
 	KindTuple              // Elems laid out at Offsets
 	KindStack              // kstack/ustack: a stack id
 	KindCtx                // `args` of a tracepoint: only ->field is allowed
+	KindRecord             // a kernel struct/union in memory, reached by its address
 
 	// Values kept raw in BPF and turned into text by user space.
 	KindKsym      // kernel address, printed as a symbol: ksym()
@@ -35,7 +38,7 @@ const (
 	KindLhist
 )
 
-var kindNames = [...]string{"none", "int", "string", "tuple", "stack", "args",
+var kindNames = [...]string{"none", "int", "string", "tuple", "stack", "args", "record",
 	"ksym", "usym", "username", "inet", "timestamp", "buffer",
 	"count", "sum", "avg", "min", "max", "stats", "hist", "lhist"}
 
@@ -58,6 +61,11 @@ type Type struct {
 	User   bool // KindStack: a user stack
 	Limit  int  // KindStack: frames to print (0: all)
 	Perf   bool // KindStack: print in perf's format
+
+	// BTF is the kernel type a pointer points to (Ptr) or a record is.
+	BTF btf.Type
+	// FromArray marks a string that is a fixed char array in kernel memory.
+	FromArray bool
 
 	Elems   []*Type // KindTuple
 	Offsets []int   // KindTuple: byte offset of each element
@@ -143,6 +151,9 @@ func (t *Type) Equal(u *Type) bool {
 func (t *Type) String() string {
 	switch t.Kind {
 	case KindInt:
+		if t.Ptr && t.BTF != nil {
+			return btfName(t.BTF) + " *"
+		}
 		if t.Ptr {
 			return "pointer"
 		}
@@ -163,6 +174,8 @@ func (t *Type) String() string {
 			return "ustack"
 		}
 		return "kstack"
+	case KindRecord:
+		return btfName(t.BTF)
 	case KindCount, KindSum, KindAvg, KindMin, KindMax, KindStats, KindHist, KindLhist:
 		return t.Kind.String() + "()"
 	}
