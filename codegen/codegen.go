@@ -18,6 +18,8 @@ package codegen
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -98,6 +100,9 @@ const (
 	RingbufMap = "events"
 	StackMap   = "stacks" // stack traces for kstack/ustack, created when used
 	LostMap    = "lost"   // per-CPU array[1] of u64: events the ring buffer refused
+	// DroppedMap counts, per user map (by index in Program.Maps), updates
+	// refused because the map was full: a per-CPU array of u64.
+	DroppedMap = "dropped"
 )
 
 // Options tune code generation.
@@ -113,6 +118,9 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 	}
 	if opts.MapKeys == 0 {
 		opts.MapKeys = 4096
+		if n, err := strconv.Atoi(os.Getenv("BPFTRACE_MAP_KEYS")); err == nil && n > 0 {
+			opts.MapKeys = uint32(n)
+		}
 	}
 	p := &Program{
 		Info: info,
@@ -121,6 +129,8 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 	p.Spec.Maps[RingbufMap] = &ebpf.MapSpec{Name: RingbufMap, Type: ebpf.RingBuf, MaxEntries: opts.RingbufSize}
 	p.Spec.Maps[LostMap] = &ebpf.MapSpec{Name: LostMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}
 
+	p.Spec.Maps[DroppedMap] = &ebpf.MapSpec{Name: DroppedMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8,
+		MaxEntries: uint32(max(1, len(info.Maps)))}
 	maps := map[string]*MapDef{}
 	for _, name := range info.MapNames() {
 		md := newMapDef(info.Maps[name], opts.MapKeys)

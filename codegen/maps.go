@@ -37,12 +37,24 @@ func (g *gen) mapLookup(md *MapDef, key int16) {
 	g.emit(asm.FnMapLookupElem.Call())
 }
 
-// mapUpdate stores the value at fp+val under the key at fp+key.
+// mapUpdate stores the value at fp+val under the key at fp+key. An update
+// the kernel refuses (the map is full) is counted, so the user hears how
+// many were dropped.
 func (g *gen) mapUpdate(md *MapDef, key, val int16) {
 	g.loadMap(asm.R1, md.Kernel)
 	g.addr(asm.R2, key)
 	g.addr(asm.R3, val)
 	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnMapUpdateElem.Call())
+	lOK := g.newLabel()
+	g.jump(asm.JSGE.Imm(asm.R0, 0, ""), lOK)
+	slot := g.alloc(8)
+	g.emit(storeImm(asm.RFP, slot, int64(g.mapIndex(md.Name))))
+	g.loadMap(asm.R1, DroppedMap)
+	g.addr(asm.R2, slot)
+	g.emit(asm.FnMapLookupElem.Call())
+	g.jump(asm.JEq.Imm(asm.R0, 0, ""), lOK)
+	g.emit(asm.Mov.Imm(asm.R1, 1), asm.StoreXAdd(asm.R0, asm.R1, asm.DWord))
+	g.mark(lOK)
 }
 
 // mapReadInt loads an integer map value (0 when the key is absent).

@@ -130,6 +130,12 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	if n := lostEvents(l.Coll.Maps[codegen.LostMap]); n > 0 {
 		opts.Out.Lost(n)
 	}
+	for i, md := range p.Maps {
+		if n := sumPerCPU(l.Coll.Maps[codegen.DroppedMap], uint32(i)); n > 0 {
+			fmt.Fprintf(opts.Stderr, "WARNING: %d updates of map %s were dropped because it was full; raise BPFTRACE_MAP_KEYS (now %d)\n",
+				n, md.Name, l.Coll.Maps[md.Kernel].MaxEntries())
+		}
+	}
 	maps, err := ReadMaps(l)
 	if err != nil && runErr == nil {
 		runErr = err
@@ -286,9 +292,12 @@ func (e *eventReader) handle(b []byte) error {
 	return nil
 }
 
-func lostEvents(m *ebpf.Map) uint64 {
+func lostEvents(m *ebpf.Map) uint64 { return sumPerCPU(m, 0) }
+
+// sumPerCPU adds up slot key of a per-CPU u64 array.
+func sumPerCPU(m *ebpf.Map, key uint32) uint64 {
 	var vals []uint64
-	if err := m.Lookup(uint32(0), &vals); err != nil {
+	if err := m.Lookup(key, &vals); err != nil {
 		return 0
 	}
 	var n uint64
