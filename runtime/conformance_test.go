@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +23,10 @@ import (
 // development machine:
 //
 //	bpftrace NAME.bt 42 abc > NAME.txt
+//
+// When NAME.trigger exists, it is a shell command run once the probes are
+// attached (for bpftrace: by hand, after "Attaching"); the script ends
+// itself with exit().
 func TestConformance(t *testing.T) {
 	files, err := filepath.Glob("../testdata/conformance/*.bt")
 	require.NoError(t, err)
@@ -42,10 +47,16 @@ func TestConformance(t *testing.T) {
 			p, err := codegen.Compile(info, codegen.Options{})
 			require.NoError(t, err)
 
+			trigger, _ := os.ReadFile(strings.TrimSuffix(file, ".bt") + ".trigger")
+			started := func() {
+				if len(trigger) > 0 {
+					require.NoError(t, exec.Command("/bin/sh", "-c", string(trigger)).Run())
+				}
+			}
 			var out bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			require.NoError(t, runtime.Run(ctx, p, runtime.Options{Out: output.NewText(&out), Stderr: &out}))
+			require.NoError(t, runtime.Run(ctx, p, runtime.Options{Out: output.NewText(&out), Stderr: &out, Started: started}))
 			require.NoError(t, ctx.Err(), "the script did not exit by itself")
 			require.Equal(t, string(want), out.String())
 		})

@@ -1,0 +1,1 @@
+/bin/echo conformance one two >/dev/null
