@@ -87,20 +87,32 @@ var builtinVars = map[string]*builtinVarGen{
 }
 
 func init() {
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 10; i++ {
 		n := i
 		builtinVars["arg"+string(rune('0'+n))] = &builtinVarGen{intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
-			switch g.ap.Kind {
-			case "tracepoint": // kprobe:sys_X fallback: the syscall's argument slots
+			switch {
+			case g.ap.Kind == "tracepoint": // kprobe:sys_X fallback: the syscall's argument slots
 				g.emit(asm.LoadMem(dst, g.ctx(), int16(16+8*n), asm.DWord))
-			case "rawtracepoint":
+			case g.ap.Kind == "rawtracepoint":
 				g.emit(asm.LoadMem(dst, g.ctx(), int16(8*n), asm.DWord))
-			default: // pt_regs
+			case n < 6: // pt_regs
 				g.emit(asm.LoadMem(dst, g.ctx(), ptregsArg[n], asm.DWord))
+			default:
+				// x86-64 passes the 7th argument on and after the return
+				// address: at sp + 8*(n-5) on function entry.
+				slot := g.alloc(8)
+				g.emit(storeImm(asm.RFP, slot, 0))
+				g.addr(asm.R1, slot)
+				g.emit(asm.Mov.Imm(asm.R2, 8), asm.LoadMem(asm.R3, g.ctx(), ptregsSP, asm.DWord),
+					asm.Add.Imm(asm.R3, int32(8*(n-5))),
+					readHelper(g.ap.Kind == "uprobe" || g.ap.Kind == "uretprobe").Call(),
+					asm.LoadMem(dst, asm.RFP, slot, asm.DWord))
 			}
 		}}
 	}
 }
+
+const ptregsSP = 152
 
 // StartTimeVar is the name of the constant the runtime patches with the
 // monotonic time at start-up (for elapsed).

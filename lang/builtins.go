@@ -32,7 +32,7 @@ var BuiltinVars = map[string]*BuiltinVar{
 	"rand":     {Name: "rand", Type: fixed(TypeUint32), Doc: "pseudo-random 32-bit number"},
 	"cgroup":   {Name: "cgroup", Type: fixed(TypeUint64), Doc: "cgroup v2 id of the current task"},
 	"probe":    {Name: "probe", Type: probeNameType, Doc: "the full name of the probe that fired"},
-	"func":     {Name: "func", Type: probeNameType, Doc: "the traced function's name"},
+	"func":     {Name: "func", Type: funcType, Doc: "the traced function's name"},
 	"retval":   {Name: "retval", Type: retvalType, Doc: "return value, in kretprobe/uretprobe/tracepoint sys_exit fallbacks"},
 	"args":     {Name: "args", Type: argsType, Doc: "tracepoint arguments: args->field"},
 	"arg0":     {Name: "arg0", Type: argNType, Doc: "probe argument 0"},
@@ -41,6 +41,10 @@ var BuiltinVars = map[string]*BuiltinVar{
 	"arg3":     {Name: "arg3", Type: argNType},
 	"arg4":     {Name: "arg4", Type: argNType},
 	"arg5":     {Name: "arg5", Type: argNType},
+	"arg6":     {Name: "arg6", Type: argNType, Doc: "probe argument 6 (read from the stack in kprobes/uprobes)"},
+	"arg7":     {Name: "arg7", Type: argNType},
+	"arg8":     {Name: "arg8", Type: argNType},
+	"arg9":     {Name: "arg9", Type: argNType},
 	"username": {Name: "username", Type: fixed(&Type{Kind: KindUsername, Size: 8}), Doc: "user name of the current task's uid"},
 	"kstack":   {Name: "kstack", Type: fixed(&Type{Kind: KindStack, Size: 8}), Doc: "kernel stack of the current task, symbolized when printed"},
 	"ustack":   {Name: "ustack", Type: fixed(&Type{Kind: KindStack, Size: 8, User: true}), Doc: "user stack of the current task, symbolized when printed"},
@@ -60,12 +64,53 @@ func probeNameType(c *checker, id *IdentExpr) *Type {
 	return StringType(c.env.strLen())
 }
 
+// funcType types func, which names the traced function: bpftrace allows it
+// only where there is one.
+func funcType(c *checker, id *IdentExpr) *Type {
+	for _, ap := range c.probe.Attach {
+		switch ap.Kind {
+		case "kprobe", "kretprobe", "uprobe", "uretprobe", "fentry", "fexit":
+		default:
+			if !ap.SyscallArgs {
+				c.errorf(id, "func is only available in kprobe, kretprobe, uprobe, uretprobe, fentry and fexit probes, not in %s; probe names the probe that fired", ap.Name)
+				return nil
+			}
+		}
+	}
+	return probeNameType(c, id)
+}
+
+// userName is the probe as the user wrote it: a kprobe:sys_X that fell
+// back to a syscall tracepoint is still kprobe:sys_X in messages.
+func userName(ap *AttachPoint) string {
+	if ap.SyscallArgs && ap.Spec != nil {
+		return ap.Spec.Raw
+	}
+	return ap.Name
+}
+
 func retvalType(c *checker, id *IdentExpr) *Type {
 	for _, ap := range c.probe.Attach {
-		if !ap.HasRetval() {
-			c.errorf(id, "retval is only available in kretprobe, uretprobe and syscall exit probes, not in %s", ap.Name)
-			return nil
+		if ap.HasRetval() {
+			continue
 		}
+		hint := ""
+		switch {
+		case ap.SyscallArgs:
+			hint = "; use kretprobe:sys_" + strings.TrimPrefix(ap.Event, "sys_enter_")
+		case ap.Kind == "tracepoint" && strings.HasPrefix(ap.Event, "sys_exit_"):
+			hint = "; in a syscall exit tracepoint the return value is args->ret"
+		case ap.Kind == "tracepoint":
+			hint = "; tracepoints pass their values as fields, e.g. args->" + c.someField()
+		case ap.Kind == "kprobe":
+			hint = "; use kretprobe:" + ap.Func
+		case ap.Kind == "uprobe":
+			hint = "; use uretprobe:" + ap.Path + ":" + ap.Func
+		case ap.Kind == "fentry":
+			hint = "; use fexit:" + ap.Func
+		}
+		c.errorf(id, "retval is only available in return probes (kretprobe, uretprobe, fexit), not in %s%s", userName(ap), hint)
+		return nil
 	}
 	return TypeInt64
 }
@@ -73,7 +118,11 @@ func retvalType(c *checker, id *IdentExpr) *Type {
 func argsType(c *checker, id *IdentExpr) *Type {
 	for _, ap := range c.probe.Attach {
 		if ap.Format == nil {
-			c.errorf(id, "args is only available in tracepoint probes, not in %s; use arg0..arg5", ap.Name)
+			hint := ""
+			if ap.HasArgN() {
+				hint = "; use arg0..arg5"
+			}
+			c.errorf(id, "args is only available in tracepoint probes, not in %s%s", userName(ap), hint)
 			return nil
 		}
 	}
@@ -83,7 +132,18 @@ func argsType(c *checker, id *IdentExpr) *Type {
 func argNType(c *checker, id *IdentExpr) *Type {
 	for _, ap := range c.probe.Attach {
 		if !ap.HasArgN() {
-			c.errorf(id, "%s is not available in %s", id.Name, ap.Name)
+			hint := "; arg0..arg5 exist in kprobe, uprobe, rawtracepoint and usdt probes"
+			switch {
+			case ap.SyscallArgs || ap.Kind == "kretprobe" || ap.Kind == "uretprobe":
+				hint = "; a return probe has only retval"
+			case ap.Kind == "tracepoint":
+				hint = "; tracepoints name their arguments, e.g. args->" + c.someField() + " (gotrace -lv '" + ap.Name + "' lists them)"
+			}
+			c.errorf(id, "%s is not available in %s%s", id.Name, userName(ap), hint)
+			return nil
+		}
+		if id.Name >= "arg6" && ap.Kind == "tracepoint" {
+			c.errorf(id, "%s is not available in %s: syscalls have at most 6 arguments (arg0..arg5)", id.Name, ap.Name)
 			return nil
 		}
 	}
@@ -453,12 +513,20 @@ func checkLhist(c *checker, call *CallExpr, args []*Type) *Type {
 		}
 		p[i-1] = v
 	}
+	if p[0] < 0 {
+		c.errorf(call.Args[1], "lhist() min must not be negative, got %d (values below min are counted in the first bucket)", p[0])
+		return nil
+	}
 	if p[2] <= 0 {
 		c.errorf(call.Args[3], "lhist() step must be at least 1")
 		return nil
 	}
 	if p[1] <= p[0] {
 		c.errorf(call.Args[2], "lhist() max must be greater than min")
+		return nil
+	}
+	if p[2] > p[1]-p[0] {
+		c.errorf(call.Args[3], "lhist() step %d is larger than the range from min to max (%d)", p[2], p[1]-p[0])
 		return nil
 	}
 	if (p[1]-p[0])/p[2] > 1000 {
@@ -471,6 +539,10 @@ func checkLhist(c *checker, call *CallExpr, args []*Type) *Type {
 func checkStr(c *checker, call *CallExpr, args []*Type) *Type {
 	if args[0].Kind != KindInt && args[0].Kind != KindString {
 		c.errorf(call.Args[0], "str() expects a pointer or integer, got %s", args[0])
+		return nil
+	}
+	if args[0].Kind == KindString && !c.strOfString(call.Args[0]) {
+		c.errorf(call.Args[0], "str() reads a string from a pointer, but %s is already a string (%s): use it without str()", call.Args[0], args[0])
 		return nil
 	}
 	size := c.env.strLen()
@@ -500,10 +572,63 @@ func checkPrintf(c *checker, call *CallExpr, args []*Type) *Type {
 		names[i] = formatTypeName(t)
 	}
 	if err := CheckFormat(call.Name, lit.Value, names); err != nil {
+		if bad := unknownSpecifier(lit.Value); bad != "" {
+			c.errorf(call, "%v: '%s' is not a conversion %s() knows (use %%d %%u %%x %%s %%c %%p; %%%% prints a %%)", err, bad, call.Name)
+			return nil
+		}
 		c.errorf(call, "%v", err)
 		return nil
 	}
 	return TypeNone
+}
+
+// unknownSpecifier returns the first %-sequence of format that is not a
+// conversion (%f, %k, ...), or "".
+func unknownSpecifier(format string) string {
+	known := map[int]bool{}
+	for _, s := range FormatSpecs(format) {
+		known[s.Start] = true
+	}
+	for i := 0; i < len(format); i++ {
+		switch {
+		case format[i] != '%' || known[i]:
+		case i+1 < len(format) && format[i+1] == '%':
+			i++
+		default:
+			j := i + 1
+			for j < len(format) && strings.IndexByte("-0123456789.lhjzt", format[j]) >= 0 {
+				j++
+			}
+			if j < len(format) {
+				j++
+			}
+			return format[i:j]
+		}
+	}
+	return ""
+}
+
+// strOfString reports whether str() may take x, a string: a positional
+// parameter (str($1)) or a tracepoint's __data_loc string, as in bpftrace.
+func (c *checker) strOfString(x Expr) bool {
+	switch x := x.(type) {
+	case *PositionalExpr:
+		return true
+	case *FieldExpr:
+		if !x.Arrow || len(c.probe.Attach) == 0 {
+			return false
+		}
+		for _, ap := range c.probe.Attach {
+			if ap.Format == nil {
+				return false
+			}
+			if f := ap.Format.Field(x.Field); f == nil || !f.DataLoc {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // formatTypeName is the name CheckFormat uses for a value of type t.
