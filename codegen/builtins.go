@@ -225,17 +225,7 @@ func (g *gen) output(off int16, size int) {
 }
 
 // countLost adds one to the lost-events counter.
-func (g *gen) countLost() {
-	lOK := g.newLabel()
-	key := g.alloc(8)
-	g.emit(storeImm(asm.RFP, key, 0))
-	g.loadMap(asm.R1, LostMap)
-	g.addr(asm.R2, key)
-	g.emit(asm.FnMapLookupElem.Call())
-	g.jump(asm.JEq.Imm(asm.R0, 0, ""), lOK)
-	g.emit(asm.Mov.Imm(asm.R1, 1), asm.StoreXAdd(asm.R0, asm.R1, asm.DWord))
-	g.mark(lOK)
-}
+func (g *gen) countLost() { g.addCounter(0) }
 
 // genStr reads a NUL-terminated string from kernel or user memory.
 func genStr(g *gen, call *lang.CallExpr, off int16, size int) {

@@ -99,10 +99,12 @@ const JoinArgs = 16
 const (
 	RingbufMap = "events"
 	StackMap   = "stacks" // stack traces for kstack/ustack, created when used
-	LostMap    = "lost"   // per-CPU array[1] of u64: events the ring buffer refused
-	// DroppedMap counts, per user map (by index in Program.Maps), updates
-	// refused because the map was full: a per-CPU array of u64.
-	DroppedMap = "dropped"
+	// CountersMap is one array value of u64 counters that programs add to
+	// through a direct pointer (3 instructions, no lookup): slot 0 counts
+	// events the ring buffer refused, slot 1+i the updates of Maps[i]
+	// refused because the map was full. Both are rare, so sharing one
+	// cache line across CPUs costs nothing on the hot path.
+	CountersMap = "counters"
 )
 
 // Options tune code generation.
@@ -127,10 +129,9 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 		Spec: &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{}, Programs: map[string]*ebpf.ProgramSpec{}},
 	}
 	p.Spec.Maps[RingbufMap] = &ebpf.MapSpec{Name: RingbufMap, Type: ebpf.RingBuf, MaxEntries: opts.RingbufSize}
-	p.Spec.Maps[LostMap] = &ebpf.MapSpec{Name: LostMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}
 
-	p.Spec.Maps[DroppedMap] = &ebpf.MapSpec{Name: DroppedMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8,
-		MaxEntries: uint32(max(1, len(info.Maps)))}
+	p.Spec.Maps[CountersMap] = &ebpf.MapSpec{Name: CountersMap, Type: ebpf.Array, KeySize: 4,
+		ValueSize: uint32(8 * (1 + len(info.Maps))), MaxEntries: 1}
 	maps := map[string]*MapDef{}
 	for _, name := range info.MapNames() {
 		md := newMapDef(info.Maps[name], opts.MapKeys)

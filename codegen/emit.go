@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cilium/ebpf/asm"
 	"github.com/gotrace/gotrace/lang"
@@ -20,13 +21,33 @@ type SourceNote struct {
 }
 
 func (n SourceNote) String() string {
-	text := n.Src.Line(n.Span.Start.Line)
+	text := n.line()
 	if n.Span.End.Line == n.Span.Start.Line && n.Span.End.Col > n.Span.Start.Col && n.Span.End.Col-1 <= len(text) {
 		text = text[n.Span.Start.Col-1 : n.Span.End.Col-1]
 	} else if n.Span.Start.Col-1 <= len(text) {
 		text = text[n.Span.Start.Col-1:]
 	}
 	return fmt.Sprintf("%d:%d: %s", n.Span.Start.Line, n.Span.Start.Col, text)
+}
+
+// line is the text of the note's first line. Loading asks for every note's
+// text (cilium/ebpf turns notes into BTF line info), so the line is cut out
+// around the span's byte offset, when that agrees with its column, rather
+// than found by splitting the whole script each time: that made a 1 MB
+// script with many probes take seconds to load.
+func (n SourceNote) line() string {
+	t, off := n.Src.Text, n.Span.Start.Offset
+	if off >= 0 && off <= len(t) {
+		start := strings.LastIndexByte(t[:off], '\n') + 1
+		if off-start == n.Span.Start.Col-1 {
+			end := strings.IndexByte(t[start:], '\n')
+			if end < 0 {
+				end = len(t) - start
+			}
+			return strings.TrimRight(t[start:start+end], "\r")
+		}
+	}
+	return n.Src.Line(n.Span.Start.Line)
 }
 
 // emitter accumulates instructions, resolves labels and tracks which script

@@ -47,14 +47,14 @@ func (g *gen) mapUpdate(md *MapDef, key, val int16) {
 	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnMapUpdateElem.Call())
 	lOK := g.newLabel()
 	g.jump(asm.JSGE.Imm(asm.R0, 0, ""), lOK)
-	slot := g.alloc(8)
-	g.emit(storeImm(asm.RFP, slot, int64(g.mapIndex(md.Name))))
-	g.loadMap(asm.R1, DroppedMap)
-	g.addr(asm.R2, slot)
-	g.emit(asm.FnMapLookupElem.Call())
-	g.jump(asm.JEq.Imm(asm.R0, 0, ""), lOK)
-	g.emit(asm.Mov.Imm(asm.R1, 1), asm.StoreXAdd(asm.R0, asm.R1, asm.DWord))
+	g.addCounter(1 + g.mapIndex(md.Name))
 	g.mark(lOK)
+}
+
+// addCounter atomically adds one to slot i of the counters map.
+func (g *gen) addCounter(i int) {
+	g.emit(asm.LoadMapValue(asm.R1, 0, uint32(8*i)).WithReference(CountersMap),
+		asm.Mov.Imm(asm.R2, 1), asm.StoreXAdd(asm.R1, asm.R2, asm.DWord))
 }
 
 // mapReadInt loads an integer map value (0 when the key is absent).

@@ -127,11 +127,12 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		}
 	}
 
-	if n := lostEvents(l.Coll.Maps[codegen.LostMap]); n > 0 {
+	counters := readCounters(l.Coll.Maps[codegen.CountersMap])
+	if n := counters[0]; n > 0 {
 		opts.Out.Lost(n)
 	}
 	for i, md := range p.Maps {
-		if n := sumPerCPU(l.Coll.Maps[codegen.DroppedMap], uint32(i)); n > 0 {
+		if n := counters[1+i]; n > 0 {
 			fmt.Fprintf(opts.Stderr, "WARNING: %d updates of map %s were dropped because it was full; raise BPFTRACE_MAP_KEYS (now %d)\n",
 				n, md.Name, l.Coll.Maps[md.Kernel].MaxEntries())
 		}
@@ -292,17 +293,15 @@ func (e *eventReader) handle(b []byte) error {
 	return nil
 }
 
-func lostEvents(m *ebpf.Map) uint64 { return sumPerCPU(m, 0) }
-
-// sumPerCPU adds up slot key of a per-CPU u64 array.
-func sumPerCPU(m *ebpf.Map, key uint32) uint64 {
-	var vals []uint64
-	if err := m.Lookup(key, &vals); err != nil {
-		return 0
+// readCounters reads the counters map: lost events, then drops per map.
+func readCounters(m *ebpf.Map) []uint64 {
+	var raw []byte
+	if err := m.Lookup(uint32(0), &raw); err != nil {
+		return make([]uint64, 1+int(m.ValueSize())/8)
 	}
-	var n uint64
-	for _, v := range vals {
-		n += v
+	out := make([]uint64, len(raw)/8)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint64(raw[8*i:])
 	}
-	return n
+	return out
 }
