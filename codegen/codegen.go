@@ -23,7 +23,6 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 	"github.com/gotrace/gotrace/lang"
 )
 
@@ -111,6 +110,20 @@ const (
 type Options struct {
 	RingbufSize uint32 // bytes, a power of two multiple of the page size
 	MapKeys     uint32 // max entries of user maps (BPFTRACE_MAP_KEYS)
+}
+
+// CompileSource runs the whole front end on a script: parse, check with
+// env (nil: the running kernel, no parameters), and compile.
+func CompileSource(src *lang.Source, env *lang.Env) (*Program, error) {
+	prog, err := lang.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	info, err := lang.Check(prog, src, env)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(info, Options{})
 }
 
 // Compile generates BPF for every attach point of a checked program.
@@ -258,4 +271,3 @@ func (p *Program) Listing() string {
 	return b.String()
 }
 
-var _ = asm.R0

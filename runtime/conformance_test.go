@@ -39,12 +39,7 @@ func TestConformance(t *testing.T) {
 			want, err := os.ReadFile(strings.TrimSuffix(file, ".bt") + ".txt")
 			require.NoError(t, err)
 
-			src := &lang.Source{Name: file, Text: string(text)}
-			prog, err := lang.Parse(src)
-			require.NoError(t, err)
-			info, err := lang.Check(prog, src, &lang.Env{Args: []string{"42", "abc"}})
-			require.NoError(t, err)
-			p, err := codegen.Compile(info, codegen.Options{})
+			p, err := codegen.CompileSource(&lang.Source{Name: file, Text: string(text)}, &lang.Env{Args: []string{"42", "abc"}})
 			require.NoError(t, err)
 
 			trigger, _ := os.ReadFile(strings.TrimSuffix(file, ".bt") + ".trigger")

@@ -13,12 +13,7 @@ import (
 // compileOnly parses, checks and compiles a script that must pass the checker.
 func compileOnly(t *testing.T, script string) *codegen.Program {
 	t.Helper()
-	src := &lang.Source{Name: "stdin", Text: script}
-	prog, err := lang.Parse(src)
-	require.NoError(t, err)
-	info, err := lang.Check(prog, src, nil)
-	require.NoError(t, err)
-	p, err := codegen.Compile(info, codegen.Options{})
+	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: script}, nil)
 	require.NoError(t, err)
 	return p
 }

@@ -146,6 +146,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		fmt.Fprintf(stdout, "\nBPF:\n%s", compiled.Listing())
 	}
 	if *dryRun {
+		for _, w := range runtime.Warnings(compiled) {
+			fmt.Fprintln(stderr, w)
+		}
 		if err := runtime.Unloadable(compiled); err != nil {
 			fmt.Fprintln(stderr, errorText(err))
 			return 1
@@ -213,15 +216,7 @@ func Compile(src *lang.Source, args []string) (*codegen.Program, error) {
 
 // CompileWith is Compile with a full checker environment (--unsafe...).
 func CompileWith(src *lang.Source, env *lang.Env) (*codegen.Program, error) {
-	prog, err := lang.Parse(src)
-	if err != nil {
-		return nil, err
-	}
-	info, err := lang.Check(prog, src, env)
-	if err != nil {
-		return nil, err
-	}
-	return codegen.Compile(info, codegen.Options{})
+	return codegen.CompileSource(src, env)
 }
 
 // readSource finds the script: -e, a file, or '-' for standard input. The
