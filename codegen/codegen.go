@@ -270,4 +270,3 @@ func (p *Program) Listing() string {
 	}
 	return b.String()
 }
-

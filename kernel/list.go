@@ -194,6 +194,10 @@ func traceableFunctions() []string {
 	return funcs
 }
 
+// TraceableFunctions returns the kernel functions kprobes can attach to,
+// sorted (none when the kernel has no kprobes). Do not modify the result.
+func TraceableFunctions() []string { return traceableFunctions() }
+
 // probeTypeAliases maps every spelling ListProbes accepts to the canonical
 // probe type name it lists.
 var probeTypeAliases = map[string]string{
@@ -202,6 +206,8 @@ var probeTypeAliases = map[string]string{
 	"hardware": "hardware", "h": "hardware",
 	"kprobe": "kprobe", "k": "kprobe",
 	"kretprobe": "kretprobe", "kr": "kretprobe",
+	"uprobe": "uprobe", "u": "uprobe",
+	"uretprobe": "uretprobe", "ur": "uretprobe",
 }
 
 // listableTypes are the probe types a wildcard probe type expands to, in
@@ -222,6 +228,18 @@ func listableTypes() []string {
 // glob over type names, or just REST (all types), or empty (everything).
 // An unknown probe type matches nothing.
 func MatchProbes(pattern string) ([]string, error) {
+	return MatchProbesPID(pattern, 0)
+}
+
+// MatchProbesPID is MatchProbes for `-l -p PID`: uprobe targets given by
+// short name ("libc") are looked up in the process's maps first, and a
+// pattern that does not name a uprobe binary ("", "*malloc*",
+// "uprobe:*:read*") lists the functions of every ELF file the process has
+// mapped, as "uprobe:PATH:FUNC".
+func MatchProbesPID(pattern string, pid int) ([]string, error) {
+	if pid > 0 && !namesUprobeTarget(pattern) {
+		return matchProcessUprobes(pattern, pid)
+	}
 	typ, rest := "*", "*"
 	if pattern != "" {
 		if i := strings.IndexByte(pattern, ':'); i >= 0 {
@@ -244,7 +262,7 @@ func MatchProbes(pattern string) ([]string, error) {
 	}
 	var out []string
 	for _, t := range types {
-		m, err := matchProbesOfType(t, rest)
+		m, err := matchProbesOfType(t, rest, pid)
 		if err != nil {
 			return nil, err
 		}
@@ -253,7 +271,7 @@ func MatchProbes(pattern string) ([]string, error) {
 	return out, nil
 }
 
-func matchProbesOfType(typ, rest string) ([]string, error) {
+func matchProbesOfType(typ, rest string, pid int) ([]string, error) {
 	var out []string
 	switch typ {
 	case "tracepoint":
@@ -291,10 +309,62 @@ func matchProbesOfType(typ, rest string) ([]string, error) {
 		for _, n := range names {
 			out = append(out, typ+":"+n)
 		}
+	case "uprobe", "uretprobe":
+		target, fn, ok := strings.Cut(rest, ":")
+		if !ok || fn == "" {
+			fn = "*"
+		}
+		paths, err := ResolveUprobeTarget(target, pid)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			b, err := OpenELFBinary(p)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range b.Match(fn) {
+				out = append(out, typ+":"+p+":"+s.Name)
+			}
+		}
 	case "kprobe", "kretprobe":
 		for _, f := range traceableFunctions() {
 			if Glob(rest, f) {
 				out = append(out, typ+":"+f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// namesUprobeTarget reports whether a -l pattern is uprobe:TARGET[:FUNC]
+// with a TARGET free of wildcards.
+func namesUprobeTarget(pattern string) bool {
+	typ, rest, ok := strings.Cut(pattern, ":")
+	if !ok || (probeTypeAliases[typ] != "uprobe" && probeTypeAliases[typ] != "uretprobe") {
+		return false
+	}
+	target, _, _ := strings.Cut(rest, ":")
+	return target != "" && !HasWildcard(target)
+}
+
+// matchProcessUprobes lists the uprobes of every ELF file process pid has
+// mapped whose full name matches pattern ("" matches all).
+func matchProcessUprobes(pattern string, pid int) ([]string, error) {
+	files, err := ProcessMappedFiles(pid)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range files {
+		b, err := OpenELFBinary(f)
+		if err != nil {
+			continue
+		}
+		for _, s := range b.Funcs {
+			name := "uprobe:" + f + ":" + s.Name
+			if pattern == "" || Glob(pattern, name) {
+				out = append(out, name)
 			}
 		}
 	}
@@ -306,7 +376,12 @@ func matchProbesOfType(typ, rest string) ([]string, error) {
 // followed by its argument fields indented by four spaces, like
 // `bpftrace -lv`. No match prints nothing and is not an error.
 func ListProbes(pattern string, verbose bool, w io.Writer) error {
-	probes, err := MatchProbes(pattern)
+	return ListProbesPID(pattern, verbose, 0, w)
+}
+
+// ListProbesPID is ListProbes for `-l -p PID` (see MatchProbesPID).
+func ListProbesPID(pattern string, verbose bool, pid int, w io.Writer) error {
+	probes, err := MatchProbesPID(pattern, pid)
 	if err != nil {
 		return err
 	}

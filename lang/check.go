@@ -107,6 +107,9 @@ type checker struct {
 	errs  ErrorList
 	quiet bool // first pass: only learn map types
 	loops int  // while nesting depth
+	// failed holds the $variables and @maps whose assigned value had an
+	// error, so reading them later does not add a second error.
+	failed map[string]bool
 }
 
 // Check resolves and type-checks prog. On failure the error is an ErrorList.
@@ -135,6 +138,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 		c.info.Types = map[Expr]*Type{}
 		c.info.Fields = map[*FieldExpr]Member{}
 		c.errs = nil
+		c.failed = map[string]bool{}
 		for _, pi := range c.info.Probes {
 			c.probe = pi
 			pi.Vars = map[string]*Type{}
@@ -176,6 +180,14 @@ func (c *checker) stmt(s Stmt) {
 				return
 			}
 		}
+		if id, ok := s.X.(*IdentExpr); ok && BuiltinVars[id.Name] == nil {
+			if kw := misspeltKeyword(id.Name); kw != "" && Funcs[id.Name] == nil {
+				c.errorf(id, "unknown keyword '%s' — did you mean '%s'?", id.Name, kw)
+				return
+			}
+			c.expr(id) // unknown builtin, or a function without ()
+			return
+		}
 		switch s.X.(type) {
 		case *CallExpr, *IncDecExpr:
 		default:
@@ -197,8 +209,11 @@ func (c *checker) stmt(s Stmt) {
 		c.loops--
 	case *UnrollStmt:
 		n, ok := c.constInt(s.Count)
-		if !ok || n < 1 || n > 100 {
-			c.errorf(s.Count, "unroll count must be an integer literal from 1 to 100")
+		switch {
+		case !ok:
+			c.errorf(s.Count, "unroll count must be an integer literal from 1 to 100 (the loop is unrolled when compiling)")
+		case n < 1 || n > 100:
+			c.errorf(s.Count, "unroll count must be from 1 to 100, got %d", n)
 		}
 		c.block(s.Body)
 	case *JumpStmt:
@@ -227,15 +242,36 @@ func (c *checker) assign(s *AssignStmt) {
 			return
 		}
 		vt := c.expr(call)
+		if vt == nil {
+			c.failed[m.Name] = true
+		}
 		c.mapUse(m, vt, call)
 		return
 	}
 	vt := c.expr(s.Value)
+	if vt == nil || vt.Kind == KindNone || vt.Kind == KindCtx {
+		// The error is reported once, here: later reads of the target
+		// must not add "used before it is assigned".
+		switch t := s.Target.(type) {
+		case *VarExpr:
+			c.failed[t.String()] = true
+		case *MapExpr:
+			c.failed[t.Name] = true
+		}
+	}
 	if vt == nil {
 		return
 	}
 	if vt.Kind == KindNone {
 		c.errorf(s.Value, "%s has no value to assign", s.Value)
+		return
+	}
+	if vt.Kind == KindCtx {
+		c.errorf(s.Value, "args cannot be stored; store one of its fields instead, e.g. args->%s", c.someField())
+		return
+	}
+	if v, ok := c.constInt(s.Value); ok && v == 0 && (s.Op == "/=" || s.Op == "%=") {
+		c.errorf(s.Value, "division by zero: the divisor is always 0")
 		return
 	}
 	if s.Op != "=" && vt.Kind != KindInt {
@@ -300,6 +336,11 @@ func (c *checker) mapUse(m *MapExpr, vt *Type, at Spanned) {
 		return
 	}
 	if !mi.Value.Equal(vt) {
+		if vt.Kind == KindLhist && mi.Value.Kind == KindLhist {
+			c.errorf(at, "map %s is lhist(x, %d, %d, %d) at %s but lhist(x, %d, %d, %d) here: every lhist() of a map needs the same min, max and step",
+				m.Name, mi.Value.LhistMin, mi.Value.LhistMax, mi.Value.LhistStep, mi.First.Start, vt.LhistMin, vt.LhistMax, vt.LhistStep)
+			return
+		}
 		c.errorf(at, "map %s used as %s here but as %s at %s", m.Name, vt, mi.Value, mi.First.Start)
 		return
 	}
@@ -395,6 +436,10 @@ func (c *checker) exprType(e Expr) *Type {
 		return TypeInt64
 	case *IdentExpr:
 		b := BuiltinVars[e.Name]
+		if b == nil && Funcs[e.Name] != nil {
+			c.errorf(e, "%s is a function: call it with parentheses, e.g. %s(%s)", e.Name, e.Name, exampleArgs(Funcs[e.Name]))
+			return nil
+		}
 		if b == nil {
 			c.errorf(e, "unknown builtin '%s'%s", e.Name, didYouMean(e.Name, builtinNames()))
 			return nil
@@ -402,7 +447,7 @@ func (c *checker) exprType(e Expr) *Type {
 		return b.Type(c, e)
 	case *VarExpr:
 		t := c.probe.Vars[e.Name]
-		if t == nil {
+		if t == nil && !c.failed[e.String()] {
 			c.errorf(e, "variable $%s is used before it is assigned", e.Name)
 		}
 		return t
@@ -418,7 +463,9 @@ func (c *checker) exprType(e Expr) *Type {
 			return TypeInt64
 		}
 		if mi == nil {
-			c.errorf(e, "map %s is read but never assigned", e.Name)
+			if !c.failed[e.Name] {
+				c.errorf(e, "map %s is read but never assigned", e.Name)
+			}
 			return nil
 		}
 		switch mi.Value.Kind {
@@ -565,6 +612,10 @@ func (c *checker) positional(n int) string {
 
 func (c *checker) call(e *CallExpr) *Type {
 	f := Funcs[e.Name]
+	if f == nil && BuiltinVars[e.Name] != nil {
+		c.errorf(e, "%s is a builtin variable, not a function: write %s without parentheses", e.Name, e.Name)
+		return nil
+	}
 	if f == nil {
 		c.errorf(e, "unknown function '%s'%s", e.Name, didYouMean(e.Name, funcNames()))
 		return nil
@@ -593,6 +644,16 @@ func (c *checker) call(e *CallExpr) *Type {
 func (c *checker) binary(e *BinaryExpr) *Type {
 	a, b := c.expr(e.X), c.expr(e.Y)
 	if a == nil || b == nil {
+		return nil
+	}
+	for _, x := range []Expr{e.X, e.Y} {
+		if call, ok := x.(*CallExpr); ok && Funcs[call.Name] != nil && Funcs[call.Name].Agg {
+			c.errorf(call, "%s() cannot be used in an expression: assign it directly to a map, e.g. @x = %s", call.Name, call)
+			return nil
+		}
+	}
+	if v, ok := c.constInt(e.Y); ok && v == 0 && (e.Op == "/" || e.Op == "%") {
+		c.errorf(e.Y, "division by zero: the divisor is always 0")
 		return nil
 	}
 	switch e.Op {
@@ -669,7 +730,11 @@ func (c *checker) field(e *FieldExpr) *Type {
 	if t.Kind == KindInt && t.Ptr {
 		return c.kernelField(e, t)
 	}
-	c.errorf(e, "%s has no fields", t)
+	if _, ok := e.X.(*IntLit); ok && !e.Arrow && strings.Trim(e.Field, "0123456789") == "" {
+		c.errorf(e, "floating-point numbers are not supported: use integers (e.g. scale by 10)")
+		return nil
+	}
+	c.errorf(e, "%s is %s, which has no field '%s'", e.X, t, e.Field)
 	return nil
 }
 
@@ -771,6 +836,30 @@ var cIntSizes = map[string]int{
 	"short": 2, "unsigned short": 2, "char": 1, "unsigned char": 1, "u32": 4, "s32": 4, "u16": 2,
 	"s16": 2, "u8": 1, "s8": 1, "__u32": 4, "__s32": 4, "key_serial_t": 4, "qid_t": 4, "clockid_t": 4,
 	"timer_t": 4, "mqd_t": 4, "rwf_t": 4,
+}
+
+// someField names a field of this probe's tracepoint, for examples in
+// messages: the first that is not common or internal (__syscall_nr).
+func (c *checker) someField() string {
+	for _, ap := range c.probe.Attach {
+		if ap.Format == nil {
+			continue
+		}
+		for _, f := range ap.Format.Fields {
+			if !f.Common && !strings.HasPrefix(f.Name, "__") {
+				return f.Name
+			}
+		}
+	}
+	return "field"
+}
+
+// exampleArgs is "" for a function taking no arguments and "..." otherwise.
+func exampleArgs(f *Func) string {
+	if f.MinArgs == 0 {
+		return ""
+	}
+	return "..."
 }
 
 // constInt evaluates a constant integer expression.

@@ -16,11 +16,22 @@ type AttachPoint struct {
 	Name string // full name, as the probe builtin prints it
 
 	Category, Event string // tracepoint
-	Func            string // kprobe/uprobe function, rawtracepoint event
-	Path            string // uprobe binary
+	Func            string // kprobe/uprobe/fentry function, rawtracepoint event
+	Path            string // uprobe binary (resolved: "libc" → /lib/.../libc.so.6)
 	Offset          uint64 // kprobe/uprobe +offset
-	Unit            string // interval/profile: "s", "ms", "us", "hz"
-	Period          uint64 // interval/profile/software/hardware count
+	Address         uint64 // uprobe:bin:0xADDR: the virtual address given
+	// FileOffset is where in Path a uprobe attaches: the function's (or
+	// address's) offset in the file, plus Offset.
+	FileOffset uint64
+	Unit       string // interval/profile: "s", "ms", "us", "hz"
+	Period     uint64 // interval/profile/software/hardware count
+	// PerfEvent is the software/hardware event's canonical name
+	// ("cpu-clock"); Period 0 means its default period.
+	PerfEvent string
+	// Wildcard is set on a kprobe whose function is a pattern that could
+	// not be expanded (a kernel without kprobes): it compiles, and fails
+	// to attach.
+	Wildcard bool
 
 	// Format is the tracepoint's record layout (tracepoints only).
 	Format *kernel.TracepointFormat
@@ -80,12 +91,26 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 		return c.tracepoints(s, s.Parts[0], s.Parts[1], false)
 
 	case "kprobe", "kretprobe":
+		if len(s.Parts) == 2 {
+			// kprobe:module:function, as newer bpftrace writes it.
+			s = &ProbeSpec{Kind: s.Kind, Parts: s.Parts[1:], Raw: s.Raw, Span: s.Span}
+		}
 		if !want(1, s.Kind+":function[+offset]") {
 			return nil
 		}
 		fn, off, err := splitOffset(s.Parts[0])
 		if err != nil {
 			return bad("%v", err)
+		}
+		if fn == "" {
+			return bad("%s needs a kernel function name", s.Kind)
+		}
+		if off != 0 && s.Kind == "kretprobe" {
+			return bad("kretprobe cannot take an offset: it fires when the function returns")
+		}
+		wild := kernel.HasWildcard(fn)
+		if wild && off != 0 {
+			return bad("a wildcard kprobe cannot take an offset")
 		}
 		if !c.env.haveKprobes() {
 			if name, ok := strings.CutPrefix(fn, "sys_"); ok && off == 0 {
@@ -95,19 +120,35 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 				}
 				aps := c.tracepoints(s, "syscalls", event, true)
 				for _, ap := range aps {
-					ap.Warning = fmt.Sprintf("WARNING: this kernel has no kprobes; %s:%s attaches to tracepoint:syscalls:%s instead", s.Kind, fn, ap.Event)
+					// A wildcard warns once, naming the wildcard.
+					ap.Warning = fmt.Sprintf("WARNING: this kernel has no kprobes; %s:%s attaches to tracepoint:syscalls:%s instead", s.Kind, fn, event)
 				}
 				return aps
 			}
+			// Nothing to expand against: one program, which compiles
+			// and is verified, and fails to attach.
+			return []*AttachPoint{{Spec: s, Kind: s.Kind, Func: fn, Offset: off, Wildcard: wild, Name: s.Kind + ":" + s.Parts[0]}}
 		}
-		name := s.Kind + ":" + fn
-		return []*AttachPoint{{Spec: s, Kind: s.Kind, Func: fn, Offset: off, Name: name}}
+		if wild {
+			funcs := kernel.TraceableFunctions()
+			var aps []*AttachPoint
+			for _, f := range funcs {
+				if kernel.Glob(fn, f) {
+					aps = append(aps, &AttachPoint{Spec: s, Kind: s.Kind, Func: f, Name: s.Kind + ":" + f})
+				}
+			}
+			if len(aps) == 0 {
+				return bad("no kernel function matches %s; list them with: gotrace -l '%s:*'", fn, s.Kind)
+			}
+			return aps
+		}
+		return []*AttachPoint{{Spec: s, Kind: s.Kind, Func: fn, Offset: off, Name: s.Kind + ":" + s.Parts[0]}}
 
 	case "interval", "profile":
 		if !want(2, s.Kind+":unit:count (units: s, ms, us, hz)") {
 			return nil
 		}
-		n, err := strconv.ParseUint(s.Parts[1], 0, 64)
+		n, err := parseCount(s.Parts[1])
 		if err != nil || n == 0 {
 			return bad("%s count must be a positive integer, got %q", s.Kind, s.Parts[1])
 		}
@@ -128,25 +169,258 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 		return []*AttachPoint{{Spec: s, Kind: s.Kind, Unit: unit, Period: period,
 			Name: s.Kind + ":" + unit + ":" + s.Parts[1]}}
 
+	case "software", "hardware":
+		if len(s.Parts) < 1 || len(s.Parts) > 2 || s.Parts[0] == "" {
+			return bad("%s probe must look like %s:event[:count], e.g. %s", s.Kind, s.Kind,
+				map[string]string{"software": "software:cpu-clock:100000", "hardware": "hardware:cycles:1000000"}[s.Kind])
+		}
+		lookup := kernel.LookupSoftwareEvent
+		if s.Kind == "hardware" {
+			lookup = kernel.LookupHardwareEvent
+		}
+		ev, ok := lookup(s.Parts[0])
+		if !ok {
+			return bad("unknown %s event '%s'; list them with: gotrace -l '%s:*'", s.Kind, s.Parts[0], s.Kind)
+		}
+		var period uint64
+		if len(s.Parts) == 2 && s.Parts[1] != "" {
+			n, err := parseCount(s.Parts[1])
+			if err != nil || n == 0 {
+				return bad("%s count must be a positive integer, got %q", s.Kind, s.Parts[1])
+			}
+			period = n
+		}
+		return []*AttachPoint{{Spec: s, Kind: s.Kind, PerfEvent: ev.Name, Period: period,
+			Name: s.Kind + ":" + strings.Join(s.Parts, ":")}}
+
 	case "rawtracepoint":
-		if len(s.Parts) < 1 || len(s.Parts) > 2 {
+		if len(s.Parts) < 1 || len(s.Parts) > 2 || s.Parts[len(s.Parts)-1] == "" {
 			return bad("rawtracepoint probe must look like rawtracepoint:event")
 		}
 		ev := s.Parts[len(s.Parts)-1]
-		return []*AttachPoint{{Spec: s, Kind: s.Kind, Func: ev, Name: "rawtracepoint:" + ev}}
-
-	case "uprobe", "uretprobe":
-		if !want(2, s.Kind+":/path/to/binary:function") {
-			return nil
+		if !kernel.HasWildcard(ev) {
+			return []*AttachPoint{{Spec: s, Kind: s.Kind, Func: ev, Name: "rawtracepoint:" + ev}}
 		}
-		fn, off, err := splitOffset(s.Parts[1])
+		cat := "*"
+		if len(s.Parts) == 2 {
+			cat = s.Parts[0]
+		}
+		matches, err := c.env.matchTracepoints(cat, ev)
 		if err != nil {
 			return bad("%v", err)
 		}
-		return []*AttachPoint{{Spec: s, Kind: s.Kind, Path: s.Parts[0], Func: fn, Offset: off,
-			Name: s.Kind + ":" + s.Parts[0] + ":" + s.Parts[1]}}
+		seen := map[string]bool{}
+		var aps []*AttachPoint
+		for _, m := range matches {
+			_, e, _ := strings.Cut(m, ":")
+			if !seen[e] {
+				seen[e] = true
+				aps = append(aps, &AttachPoint{Spec: s, Kind: s.Kind, Func: e, Name: "rawtracepoint:" + e})
+			}
+		}
+		if len(aps) == 0 {
+			return bad("no raw tracepoint matches %s", ev)
+		}
+		return aps
+
+	case "uprobe", "uretprobe":
+		if !want(2, s.Kind+":/path/to/binary:function (or library:function, or binary:0xADDRESS)") {
+			return nil
+		}
+		return c.uprobes(s)
+
+	case "fentry", "fexit":
+		if len(s.Parts) < 1 || len(s.Parts) > 2 || s.Parts[len(s.Parts)-1] == "" {
+			return bad("%s probe must look like %s:function", s.Kind, s.Kind)
+		}
+		fn := s.Parts[len(s.Parts)-1]
+		return []*AttachPoint{{Spec: s, Kind: s.Kind, Func: fn, Wildcard: kernel.HasWildcard(fn),
+			Name: s.Kind + ":" + strings.Join(s.Parts, ":")}}
+
+	case "usdt":
+		return bad("usdt probes are not supported yet: gotrace cannot read USDT notes; use a uprobe on the function instead")
+	case "watchpoint", "asyncwatchpoint":
+		return bad("%s probes are not supported yet", s.Kind)
 	}
 	return bad("%s probes are not supported yet", s.Kind)
+}
+
+// uprobes expands uprobe:TARGET:FUNC: the target is resolved to binaries
+// (paths, library short names, wildcards), the function to symbols
+// (wildcards, +offset) or to an address.
+func (c *checker) uprobes(s *ProbeSpec) []*AttachPoint {
+	target, fnSpec := s.Parts[0], s.Parts[1]
+	if fnSpec == "" {
+		c.errorf(s, "%s needs a function: %s:%s:function", s.Kind, s.Kind, target)
+		return nil
+	}
+	paths, err := kernel.ResolveUprobeTarget(target, c.env.PID)
+	if err != nil {
+		c.errorf(s, "%v", err)
+		return nil
+	}
+	fn, off, err := splitOffset(fnSpec)
+	if err != nil {
+		c.errorf(s, "%v", err)
+		return nil
+	}
+	if off != 0 && s.Kind == "uretprobe" {
+		c.errorf(s, "uretprobe cannot take an offset: it fires when the function returns")
+		return nil
+	}
+	var aps []*AttachPoint
+	for _, path := range paths {
+		bin, err := kernel.OpenELFBinary(path)
+		if err != nil {
+			c.errorf(s, "%v", err)
+			return nil
+		}
+		newAP := func(sym string, fileOff uint64, name string) *AttachPoint {
+			return &AttachPoint{Spec: s, Kind: s.Kind, Path: path, Func: sym, Offset: off,
+				FileOffset: fileOff, Name: s.Kind + ":" + path + ":" + name}
+		}
+		switch {
+		case isAddress(fn):
+			addr, err := strconv.ParseUint(fn, 0, 64)
+			if err != nil {
+				c.errorf(s, "bad address %q", fn)
+				return nil
+			}
+			fo, err := bin.AddressOffset(addr + off)
+			if err != nil {
+				c.errorf(s, "%v", err)
+				return nil
+			}
+			sym := fn
+			if in, ok := bin.SymbolAt(addr + off); ok {
+				sym = in.Name
+			}
+			ap := newAP(sym, fo, fnSpec)
+			ap.Address = addr
+			aps = append(aps, ap)
+		case kernel.HasWildcard(fn):
+			if off != 0 {
+				c.errorf(s, "a wildcard uprobe cannot take an offset")
+				return nil
+			}
+			for _, sym := range bin.Match(fn) {
+				aps = append(aps, newAP(sym.Name, sym.Offset, sym.Name))
+			}
+		default:
+			if _, ok := bin.Lookup(fn); !ok {
+				if !strings.Contains(target, "/") {
+					// A library named by its short name may have
+					// handed the function to one it links to
+					// (glibc 2.34 moved libpthread into libc).
+					if dep, depBin := c.inNeededLib(bin, fn); depBin != nil {
+						bin, path = depBin, dep
+						_, fo, err := bin.FuncOffset(fn, off)
+						if err != nil {
+							c.errorf(s, "%v", err)
+							return nil
+						}
+						ap := newAP(fn, fo, fnSpec)
+						ap.Path = dep
+						ap.Name = s.Kind + ":" + dep + ":" + fnSpec
+						ap.Warning = fmt.Sprintf("WARNING: %s is not in %s but in %s, which it links to: %s attaches there", fn, paths[0], dep, s.Raw)
+						aps = append(aps, ap)
+						continue
+					}
+				}
+				// As in bpftrace, a missing function is not fatal while
+				// the probe has other attach points (see dropMissing).
+				return []*AttachPoint{missing(s, bin.NotFound(fn).Error())}
+			}
+			_, fo, err := bin.FuncOffset(fn, off)
+			if err != nil {
+				c.errorf(s, "%v", err)
+				return nil
+			}
+			aps = append(aps, newAP(fn, fo, fnSpec))
+		}
+	}
+	if len(aps) == 0 {
+		return []*AttachPoint{missing(s, fmt.Sprintf("no function matches %s in %s; list them with: gotrace -l '%s:%s:*'", fn, strings.Join(paths, ", "), s.Kind, paths[0]))}
+	}
+	return aps
+}
+
+// missingKind marks a placeholder attach point: a spec that matched
+// nothing. dropMissing removes it.
+const missingKind = "missing"
+
+func missing(s *ProbeSpec, why string) *AttachPoint {
+	return &AttachPoint{Spec: s, Kind: missingKind, Name: s.String(), Warning: why}
+}
+
+// dropMissing removes the specs of a probe that matched nothing. When the
+// probe has other attach points each is a warning ("WARNING: ...; skipping
+// SPEC"), carried by the first of them; when nothing is left it is an error.
+func (c *checker) dropMissing(aps []*AttachPoint) []*AttachPoint {
+	var kept, gone []*AttachPoint
+	for _, ap := range aps {
+		if ap.Kind == missingKind {
+			gone = append(gone, ap)
+		} else {
+			kept = append(kept, ap)
+		}
+	}
+	if len(gone) == 0 {
+		return aps
+	}
+	if len(kept) == 0 {
+		for _, ap := range gone {
+			c.errorf(ap.Spec, "%s", ap.Warning)
+		}
+		return nil
+	}
+	var warns []string
+	if kept[0].Warning != "" {
+		warns = append(warns, kept[0].Warning)
+	}
+	for _, ap := range gone {
+		warns = append(warns, fmt.Sprintf("WARNING: %s; skipping %s", ap.Warning, ap.Spec.Raw))
+	}
+	kept[0].Warning = strings.Join(warns, "\n")
+	return kept
+}
+
+// inNeededLib looks for function fn in the libraries bin links to.
+func (c *checker) inNeededLib(bin *kernel.ELFBinary, fn string) (string, *kernel.ELFBinary) {
+	for _, soname := range bin.Needed {
+		paths, err := kernel.ResolveUprobeTarget(soname, c.env.PID)
+		if err != nil {
+			continue
+		}
+		dep, err := kernel.OpenELFBinary(paths[0])
+		if err != nil {
+			continue
+		}
+		if _, ok := dep.Lookup(fn); ok {
+			return paths[0], dep
+		}
+	}
+	return "", nil
+}
+
+// isAddress reports whether a uprobe function part is a number (an address
+// in the binary) rather than a symbol.
+func isAddress(fn string) bool {
+	return fn != "" && fn[0] >= '0' && fn[0] <= '9'
+}
+
+// parseCount parses a probe count: an integer (0x, 1_000 allowed) or an
+// integral float such as 1e6.
+func parseCount(s string) (uint64, error) {
+	t := strings.ReplaceAll(s, "_", "")
+	if n, err := strconv.ParseUint(t, 0, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f != float64(uint64(f)) || strings.ContainsAny(t, "xXpP") {
+		return 0, fmt.Errorf("not a count: %q", s)
+	}
+	return uint64(f), nil
 }
 
 func (c *checker) tracepoints(s *ProbeSpec, cat, event string, syscallArgs bool) []*AttachPoint {
