@@ -18,6 +18,10 @@ func (g *gen) intInto(e lang.Expr, dst asm.Register) {
 	case *lang.SizeofExpr:
 		g.loadConst(dst, g.sizeof(e))
 	case *lang.IdentExpr:
+		if v, ok := g.info.Consts[e]; ok {
+			g.loadConst(dst, v)
+			return
+		}
 		b := builtinVars[e.Name]
 		if b == nil || b.intInto == nil {
 			g.fail(e, "%s is not an integer here", e.Name)
@@ -121,7 +125,11 @@ func (g *gen) binaryOp(e *lang.BinaryExpr, dst asm.Register, signed bool) {
 		g.fail(e.Y, "division by zero")
 		return
 	}
-	if c, ok := g.isConst(e.Y); ok {
+	// A constant 0 divisor that got past the checker (a positional
+	// parameter not given: $N reads 0) goes through a register: the
+	// verifier rejects an immediate 0 divisor, while at run time BPF
+	// defines x/0 == 0 and x%0 == x.
+	if c, ok := g.isConst(e.Y); ok && (c != 0 || e.Op != "/" && e.Op != "%") {
 		g.emit(op.Imm(dst, c))
 		return
 	}

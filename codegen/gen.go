@@ -337,6 +337,10 @@ func (g *gen) isConst(e lang.Expr) (int32, bool) {
 		if int64(e.Value) >= -1<<31 && int64(e.Value) < 1<<31 {
 			return int32(e.Value), true
 		}
+	case *lang.IdentExpr:
+		if v, ok := g.info.Consts[e]; ok && v >= -1<<31 && v < 1<<31 {
+			return int32(v), true
+		}
 	case *lang.PositionalExpr:
 		if g.typeOf(e).Kind == lang.KindInt {
 			v := g.constInt(e)

@@ -218,3 +218,57 @@ func KernelTypeSize(name string) (int, error) {
 	}
 	return btf.Sizeof(t)
 }
+
+// wellKnownMacros are kernel #defines that bpftrace tools use and BTF does
+// not record (BTF has enums, not macros).
+var wellKnownMacros = map[string]int64{
+	"TASK_RUNNING": 0, "TASK_INTERRUPTIBLE": 1, "TASK_UNINTERRUPTIBLE": 2, "__TASK_STOPPED": 4,
+	"__TASK_TRACED": 8, "EXIT_DEAD": 16, "EXIT_ZOMBIE": 32, "TASK_PARKED": 64, "TASK_DEAD": 128,
+	"TASK_WAKEKILL": 256, "TASK_WAKING": 512, "TASK_NOLOAD": 1024, "TASK_NEW": 2048,
+	"AF_UNSPEC": 0, "AF_UNIX": 1, "AF_LOCAL": 1, "AF_INET": 2, "AF_INET6": 10, "AF_NETLINK": 16, "AF_PACKET": 17,
+	"SOCK_STREAM": 1, "SOCK_DGRAM": 2, "SOCK_RAW": 3,
+	"IPPROTO_IP": 0, "IPPROTO_ICMP": 1, "IPPROTO_TCP": 6, "IPPROTO_UDP": 17, "IPPROTO_IPV6": 41,
+	"O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_CREAT": 0o100, "O_EXCL": 0o200, "O_TRUNC": 0o1000,
+	"O_APPEND": 0o2000, "O_NONBLOCK": 0o4000, "O_DIRECTORY": 0o200000, "O_CLOEXEC": 0o2000000,
+	"PAGE_SIZE": 4096, "PAGE_SHIFT": 12, "NSEC_PER_SEC": 1000000000, "NSEC_PER_MSEC": 1000000,
+	"NSEC_PER_USEC": 1000, "USEC_PER_SEC": 1000000, "MSEC_PER_SEC": 1000, "FSHIFT": 11,
+	"FIXED_1": 1 << 11, "PF_KTHREAD": 0x00200000, "PF_EXITING": 0x00000004,
+	"SIGKILL": 9, "SIGTERM": 15, "SIGINT": 2, "SIGHUP": 1, "SIGSTOP": 19, "SIGCONT": 18,
+}
+
+var enumValues struct {
+	once   sync.Once
+	values map[string]int64
+}
+
+// KernelConstant resolves a name that is not a builtin: a well-known kernel
+// macro, or an enumerator from the kernel's BTF (TCP_ESTABLISHED, ...).
+func KernelConstant(name string) (int64, bool) {
+	if v, ok := wellKnownMacros[name]; ok {
+		return v, true
+	}
+	// Enumerators are upper case by convention; do not load BTF for typos
+	// of builtins.
+	if strings.ToUpper(name) != name {
+		return 0, false
+	}
+	enumValues.once.Do(func() {
+		spec, err := loadKernelBTF()
+		if err != nil {
+			return
+		}
+		enumValues.values = map[string]int64{}
+		for t, err := range spec.All() {
+			if err != nil {
+				break
+			}
+			if e, ok := t.(*btf.Enum); ok {
+				for _, v := range e.Values {
+					enumValues.values[v.Name] = int64(v.Value)
+				}
+			}
+		}
+	})
+	v, ok := enumValues.values[name]
+	return v, ok
+}

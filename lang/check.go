@@ -66,6 +66,8 @@ type Info struct {
 	// Fields are the kernel struct members that FieldExprs on kernel
 	// types resolved to.
 	Fields map[*FieldExpr]Member
+	// Consts are identifiers that name kernel constants (AF_INET, enums).
+	Consts map[*IdentExpr]int64
 	Maps   map[string]*MapInfo
 	Probes []*ProbeInfo
 	// Args are the positional parameters $1..$N.
@@ -137,6 +139,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 		c.quiet = pass == 0
 		c.info.Types = map[Expr]*Type{}
 		c.info.Fields = map[*FieldExpr]Member{}
+		c.info.Consts = map[*IdentExpr]int64{}
 		c.errs = nil
 		c.failed = map[string]bool{}
 		for _, pi := range c.info.Probes {
@@ -441,6 +444,10 @@ func (c *checker) exprType(e Expr) *Type {
 			return nil
 		}
 		if b == nil {
+			if v, ok := KernelConstant(e.Name); ok {
+				c.info.Consts[e] = v
+				return TypeInt64
+			}
 			c.errorf(e, "unknown builtin '%s'%s", e.Name, didYouMean(e.Name, builtinNames()))
 			return nil
 		}

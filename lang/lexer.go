@@ -365,6 +365,12 @@ func (l *scanner) exprToken() (lexer.Token, error) {
 		if r == utf8.RuneError || !isPrintable(r) {
 			what, size = fmt.Sprintf("byte 0x%02x", c), 1
 		}
+		switch c {
+		case '\'':
+			what += ": strings are written in double quotes, e.g. \"abc\""
+		case '#':
+			what += ": comments start with // or /*"
+		}
 		return lexer.Token{}, l.errorf(l.pos, l.posAt(l.pos.Offset+size), "unexpected character %s", what)
 	}
 	switch op {

@@ -29,6 +29,10 @@ func Parse(src *Source) (prog *Program, err error) {
 		}
 	}()
 
+	// Preprocessor lines go first; line numbers are kept.
+	if pp := preprocess(src.Text); pp != src.Text {
+		src = &Source{Name: src.Name, Text: pp}
+	}
 	toks, lexErr := Lex(src)
 	var lerr *Error
 	if lexErr != nil && !errors.As(lexErr, &lerr) {
@@ -280,9 +284,23 @@ func (p *parser) simple(g *gSimple) Stmt {
 		return &ExprStmt{X: x, Span: sp}
 	}
 	if !isAssignable(x) {
-		p.errorf(spanOf(g.X.Tokens), "cannot assign to this: only $variables and @maps can be assigned")
+		p.errorf(spanOf(g.X.Tokens), "%s", notAssignable(x))
 	}
 	return &AssignStmt{Target: x, Op: g.Op, Value: p.expr(g.Value), Span: sp}
+}
+
+// notAssignable says why x cannot be assigned, and what to write instead.
+func notAssignable(x Expr) string {
+	switch x := x.(type) {
+	case *IdentExpr:
+		if BuiltinVars[x.Name] != nil {
+			return fmt.Sprintf("cannot assign to builtin '%s': it is read-only; did you mean the variable $%s?", x.Name, x.Name)
+		}
+		return fmt.Sprintf("cannot assign to '%s': a variable needs a '$' ($%s), a map an '@' (@%s)", x.Name, x.Name, x.Name)
+	case *PositionalExpr:
+		return fmt.Sprintf("cannot assign to positional parameter %s: it is read-only; copy it into a variable first, e.g. $x = %s", x, x)
+	}
+	return "cannot assign to this: only $variables and @maps can be assigned"
 }
 
 func isAssignable(x Expr) bool {
@@ -652,6 +670,9 @@ func (p *parser) syntaxError(err error) (e *Error, atEOF bool) {
 	if !errors.As(err, &ute) {
 		return &Error{Src: p.src, Span: sp, Msg: "syntax error: " + perr.Message()}, tok.EOF()
 	}
+	if e := p.likelyCause(i); e != nil {
+		return e, false
+	}
 	msg := "syntax error, unexpected " + describeToken(tok)
 	if want := p.expectation(ute, i); want != "" {
 		msg += ", expected " + want
@@ -659,6 +680,86 @@ func (p *parser) syntaxError(err error) (e *Error, atEOF bool) {
 		msg += " outside of a probe body"
 	}
 	return &Error{Src: p.src, Span: sp, Msg: msg}, tok.EOF()
+}
+
+// likelyCause explains a syntax error at token i that has a likelier
+// cause than the token itself: a '>' that cannot close a < > block, a cast
+// to a type the grammar does not know ((foo_t)x), or a misspelt keyword
+// (iff (x) { }). It returns nil when there is none.
+func (p *parser) likelyCause(i int) *Error {
+	tok := p.toks[i]
+	punct := func(j int, v string) bool { return j >= 0 && p.toks[j].Type == TokPunct && p.toks[j].Value == v }
+	if punct(i, ">") {
+		if j := p.enclosing(i); j >= 0 && p.toks[j].Type == TokBlockOpen && p.toks[j].Value == "<" {
+			return &Error{Src: p.src, Span: tokSpan(tok), Msg: fmt.Sprintf("this '>' does not close the block opened at %s: "+
+				"a closing '>' must be followed by the next probe or the end of the script (or write the block with { })", tokPos(p.toks[j]))}
+		}
+	}
+	// (foo_t)x and (foo_t *)x parse as a parenthesized name, then fail.
+	castAt := -1
+	switch {
+	case i >= 3 && punct(i-1, ")") && punct(i-3, "(") && p.toks[i-2].Type == TokIdent && startsOperand(tok):
+		castAt = i - 3
+	case i >= 3 && punct(i, ")") && punct(i-1, "*") && punct(i-3, "(") && p.toks[i-2].Type == TokIdent:
+		castAt = i - 3
+	}
+	if castAt >= 0 && BuiltinVars[p.toks[castAt+1].Value] == nil {
+		name := p.toks[castAt+1].Value
+		return &Error{Src: p.src, Span: join(tokSpan(p.toks[castAt]), tokSpan(p.toks[castAt+2])), Msg: fmt.Sprintf("unknown type '%s' in cast: "+
+			"cast to an integer type such as (uint32) or (int64), or to a struct pointer such as (struct task_struct *)", name)}
+	}
+	// Only when the statement fails at the block after `iff (x)`, or
+	// right after the word: elsewhere the word is likely a plain name.
+	if j := p.stmtStart(i); j >= 0 && j < i && p.toks[j].Type == TokIdent && (j == i-1 || punct(i, "{")) {
+		word := p.toks[j].Value
+		if Funcs[word] == nil && BuiltinVars[word] == nil {
+			if kw := misspeltKeyword(word); kw != "" {
+				return &Error{Src: p.src, Span: tokSpan(p.toks[j]), Msg: fmt.Sprintf("syntax error, unknown keyword '%s' — did you mean '%s'?", word, kw)}
+			}
+		}
+	}
+	return nil
+}
+
+// startsOperand reports whether t can start an operand (what a cast
+// applies to).
+func startsOperand(t lexer.Token) bool {
+	switch t.Type {
+	case TokInt, TokString, TokVar, TokPositional, TokMap, TokIdent:
+		return true
+	case TokPunct:
+		return t.Value == "(" || t.Value == "-" || t.Value == "*" || t.Value == "!" || t.Value == "~"
+	}
+	return false
+}
+
+// stmtStart is the index of the first token of the statement holding token
+// i, or -1 between probes.
+func (p *parser) stmtStart(i int) int {
+	for j := i - 1; j >= 0; j-- {
+		t := p.toks[j]
+		switch {
+		case t.Type == TokBlockOpen || t.Type == TokBlockClose || t.Type == TokPredClose:
+			return j + 1
+		case t.Type == TokPunct && (t.Value == ";" || t.Value == "{" || t.Value == "}"):
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// misspeltKeyword returns the statement keyword word is a typo of, or "".
+// Words shorter than 3 letters are too likely to be something else.
+func misspeltKeyword(word string) string {
+	if len(word) < 3 {
+		return ""
+	}
+	for _, kw := range []string{"if", "else", "while", "unroll", "break", "continue", "return"} {
+		if d := editDistance(word, kw); d > 0 && d <= max(1, len(kw)/3) {
+			return kw
+		}
+	}
+	return ""
 }
 
 // tokenAt is the index of the token starting at offset off (or the last
@@ -810,6 +911,8 @@ func (p *parser) describeExpected(term string, i int) string {
 		return "';'"
 	case "gblock":
 		return "'{'"
+	case "gif":
+		return "'if'"
 	case "gtypename":
 		return "a type name"
 	case "gexpr", "gbinary", "gunary", "gpostfix", "gprimary":

@@ -88,6 +88,11 @@ var insnLine = regexp.MustCompile(`^(\d+): \(`)
 // reports it against the script span that produced it.
 func explainLoadError(p *codegen.Program, spec *ebpf.CollectionSpec, err error, full bool) error {
 	if errors.Is(err, unix.EPERM) {
+		if unix.Geteuid() != 0 {
+			// One sentence: cilium/ebpf's own wording ("MEMLOCK may be
+			// too low") points the wrong way for an unprivileged user.
+			return errors.New("gotrace needs root (or the CAP_BPF and CAP_PERFMON capabilities) to load BPF programs: run it with sudo")
+		}
 		return fmt.Errorf("loading BPF programs was refused (%v): run gotrace as root, or with CAP_BPF and CAP_PERFMON", err)
 	}
 	// Which program? cilium/ebpf names it in the wrapped error.
