@@ -8,8 +8,8 @@ import (
 // lexing: #include (ignored: types come from BTF), #ifdef/#ifndef/#else/
 // #endif (BPFTRACE_HAVE_BTF is defined, since gotrace reads kernel types
 // from BTF), #define NAME value and #undef. Object-like macros are replaced
-// in the lines that follow. Every removed line is left empty, so line
-// numbers in errors stay those of the file. Other directives are kept for
+// in the lines that follow. Every removed line becomes spaces of the same
+// length, so line numbers and byte offsets stay those of the file. Other directives are kept for
 // the lexer to report.
 func preprocess(text string) string {
 	if !strings.Contains(text, "#") {
@@ -31,7 +31,7 @@ func preprocess(text string) string {
 	for i, line := range lines {
 		trimmed := strings.TrimSpace(line)
 		if i == 0 && strings.HasPrefix(trimmed, "#!") {
-			lines[i] = ""
+			lines[i] = blank(line)
 			continue
 		}
 		if strings.HasPrefix(trimmed, "#") {
@@ -76,12 +76,12 @@ func preprocess(text string) string {
 				handled = false
 			}
 			if handled || !on() {
-				lines[i] = ""
+				lines[i] = blank(line)
 			}
 			continue
 		}
 		if !on() {
-			lines[i] = ""
+			lines[i] = blank(line)
 			continue
 		}
 		if len(macros) > 0 {
@@ -137,3 +137,5 @@ func expandMacros(line string, macros map[string]string) string {
 	return b.String()
 }
 func isPPIdentByte(c byte) bool { return isIdentStart(c) || isDigit(c) }
+
+func blank(line string) string { return strings.Repeat(" ", len(line)) }
