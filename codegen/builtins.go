@@ -155,6 +155,13 @@ func init() {
 		"cat":      {stmt: func(g *gen, c *lang.CallExpr) { g.formatted(c, EventCat) }},
 		"system":   {stmt: func(g *gen, c *lang.CallExpr) { g.formatted(c, EventSystem) }},
 		"signal":   {stmt: genSignal},
+		"bswap": {intInto: func(g *gen, c *lang.CallExpr, dst asm.Register) {
+			g.intInto(c.Args[0], dst)
+			size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[g.typeOf(c).Size]
+			if size != asm.Byte {
+				g.emit(asm.HostTo(asm.BE, dst, size))
+			}
+		}},
 	}
 	// Aggregations are compiled by (*gen).aggregate when assigned to a map.
 	for _, n := range []string{"count", "sum", "avg", "min", "max", "stats", "hist", "lhist"} {
@@ -420,6 +427,25 @@ func genBuf(g *gen, call *lang.CallExpr, off int16, size int) {
 	}
 	g.withTemp(func(p asm.Register) {
 		g.intInto(call.Args[0], p)
+		if len(call.Args) == 2 {
+			if _, ok := g.isConst(call.Args[1]); !ok {
+				// A run-time length, clamped to the buffer: 1..n.
+				g.withTemp(func(l asm.Register) {
+					g.intInto(call.Args[1], l)
+					lOK, lSmall := g.newLabel(), g.newLabel()
+					g.jump(asm.JLE.Imm(l, int32(n), ""), lOK)
+					g.emit(asm.Mov.Imm(l, int32(n)))
+					g.mark(lOK)
+					g.jump(asm.JGE.Imm(l, 1, ""), lSmall)
+					g.emit(asm.Mov.Imm(l, 1))
+					g.mark(lSmall)
+					g.emit(asm.StoreMem(asm.RFP, off, l, asm.DWord))
+					g.addr(asm.R1, off+8)
+					g.emit(asm.Mov.Reg(asm.R2, l), asm.Mov.Reg(asm.R3, p), asm.FnProbeRead.Call())
+				})
+				return
+			}
+		}
 		g.addr(asm.R1, off+8)
 		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, p), asm.FnProbeRead.Call())
 	})

@@ -27,6 +27,9 @@ func (n SourceNote) String() string {
 	} else if n.Span.Start.Col-1 <= len(text) {
 		text = text[n.Span.Start.Col-1:]
 	}
+	// The note becomes a BTF line info string, which may not hold a NUL
+	// (a raw NUL byte in a string literal made the program fail to load).
+	text = strings.ReplaceAll(text, "\x00", `\x00`)
 	return fmt.Sprintf("%d:%d: %s", n.Span.Start.Line, n.Span.Start.Col, text)
 }
 

@@ -58,6 +58,8 @@ func (g *gen) intInto(e lang.Expr, dst asm.Register) {
 		case "~":
 			g.intInto(e.X, dst)
 			g.emit(asm.Xor.Imm(dst, -1))
+		case "*":
+			g.deref(e, dst)
 		default:
 			g.fail(e, "operator %s is not supported here", e.Op)
 		}
@@ -643,5 +645,25 @@ func (g *gen) arrayElem(e *lang.IndexExpr, dst asm.Register) {
 		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, size))
 	} else {
 		g.emit(asm.LoadMem(dst, asm.RFP, slot, size))
+	}
+}
+
+// deref reads *p from kernel (or user) memory.
+func (g *gen) deref(e *lang.UnaryExpr, dst asm.Register) {
+	t := g.typeOf(e)
+	size := t.Size
+	if t.Ptr || size == 0 {
+		size = 8
+	}
+	g.intInto(e.X, dst)
+	slot := g.alloc(8)
+	g.emit(storeImm(asm.RFP, slot, 0))
+	g.addr(asm.R1, slot)
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Reg(asm.R3, dst), readHelper(g.typeOf(e.X).User).Call())
+	width := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]
+	if t.Signed && size < 8 {
+		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, width))
+	} else {
+		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
 	}
 }

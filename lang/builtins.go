@@ -198,6 +198,7 @@ func init() {
 		{Name: "buf", MinArgs: 1, MaxArgs: 2, Type: checkBuf, Doc: "read bytes, printed hex-escaped"},
 		{Name: "cat", MinArgs: 1, MaxArgs: 8, Type: checkCat, Doc: "print a file's contents"},
 		{Name: "system", MinArgs: 1, MaxArgs: 8, Type: checkSystem, Doc: "run a shell command (--unsafe)"},
+		{Name: "bswap", MinArgs: 1, MaxArgs: 1, Type: checkBswap, Doc: "reverse the byte order of an integer"},
 		{Name: "signal", MinArgs: 1, MaxArgs: 1, Type: checkSignal, Doc: "send a signal to the current task (--unsafe)"},
 	} {
 		Funcs[f.Name] = f
@@ -315,6 +316,14 @@ func stringLiteralArg(c *checker, call *CallExpr, i int, what string) (string, b
 	return lit.Value, true
 }
 
+func checkBswap(c *checker, call *CallExpr, args []*Type) *Type {
+	if args[0].Kind != KindInt {
+		c.errorf(call.Args[0], "bswap() expects an integer, got %s", args[0])
+		return nil
+	}
+	return IntType(args[0].Size, false)
+}
+
 func checkKaddr(c *checker, call *CallExpr, _ []*Type) *Type {
 	if _, ok := stringLiteralArg(c, call, 0, "a kernel symbol name"); !ok {
 		return nil
@@ -426,8 +435,16 @@ func checkBuf(c *checker, call *CallExpr, args []*Type) *Type {
 	}
 	if len(args) == 2 {
 		v, ok := c.constInt(call.Args[1])
-		if !ok || v < 1 {
-			c.errorf(call.Args[1], "buf() length must be a positive integer literal")
+		if !ok {
+			// A length known only at run time: read up to 64 bytes.
+			if args[1].Kind != KindInt {
+				c.errorf(call.Args[1], "buf() length must be an integer")
+				return nil
+			}
+			v = 64
+		}
+		if v < 1 {
+			c.errorf(call.Args[1], "buf() length must be a positive integer")
 			return nil
 		}
 		if args[0].Kind != KindString || int(v) < n {

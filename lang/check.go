@@ -504,7 +504,20 @@ func (c *checker) exprType(e Expr) *Type {
 		case "~":
 			return &Type{Kind: KindInt, Size: 8, Signed: t.Signed}
 		}
-		c.errorf(e, "operator %s on kernel memory is not supported yet", e.Op)
+		if e.Op == "*" {
+			// *p reads kernel memory: the pointee's type when the pointer
+			// has one from BTF, else 8 bytes.
+			if t.Ptr && t.BTF != nil {
+				pt, err := fromBTF(t.BTF, t.User)
+				if err != nil || pt.Kind == KindRecord {
+					c.errorf(e, "cannot dereference %s here; read one of its fields with ->", t)
+					return nil
+				}
+				return pt
+			}
+			return TypeInt64
+		}
+		c.errorf(e, "taking the address of %s is not supported", e.X)
 		return nil
 	case *IncDecExpr:
 		switch x := e.X.(type) {
@@ -712,7 +725,7 @@ func (c *checker) field(e *FieldExpr) *Type {
 					didYouMean(e.Field, names), strings.Join(names, ", "))
 				return nil
 			}
-			t, err := fieldType(f, c.env.strLen())
+			t, err := fieldType(f, c.env.strLen(), ap.Category == "syscalls")
 			if err != nil {
 				c.errorf(e, "%s: %v", ap.Name, err)
 				return nil
@@ -816,7 +829,7 @@ func (c *checker) index(e *IndexExpr) *Type {
 }
 
 // fieldType maps a tracepoint field to a language type.
-func fieldType(f *kernel.Field, strLen int) (*Type, error) {
+func fieldType(f *kernel.Field, strLen int, userPointers bool) (*Type, error) {
 	switch {
 	case f.DataLoc:
 		return StringType(strLen), nil
@@ -825,6 +838,17 @@ func fieldType(f *kernel.Field, strLen int) (*Type, error) {
 	case f.ArrayLen > 0:
 		return nil, errorString("args->" + f.Name + " is an array: index it, e.g. args->" + f.Name + "[0]")
 	case f.Pointer:
+		// A pointer to a kernel struct is typed from BTF (loaded only for
+		// such fields), so args->rqtp->tv_sec works. Syscall arguments point
+		// into user memory.
+		if name, ok := strings.CutSuffix(strings.TrimSpace(strings.TrimPrefix(f.CType, "const ")), "*"); ok {
+			name = strings.TrimSpace(name)
+			if strings.HasPrefix(name, "struct ") || strings.HasPrefix(name, "union ") {
+				if bt, err := btfNamed(name); err == nil {
+					return ptrTo(bt, userPointers), nil
+				}
+			}
+		}
 		return &Type{Kind: KindInt, Size: 8, Ptr: true}, nil
 	case f.Size == 1 || f.Size == 2 || f.Size == 4 || f.Size == 8:
 		// Syscall tracepoints widen every argument to 8 bytes; an `int`
