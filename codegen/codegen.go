@@ -237,13 +237,11 @@ func (md *MapDef) spec(maxEntries uint32) *ebpf.MapSpec {
 	if md.PerCPU {
 		t = ebpf.PerCPUHash
 	}
-	n := maxEntries
-	if md.Bucketed {
-		// Each user key owns up to one entry per bucket.
-		n = maxEntries * 8
-	}
+	// Bucketed maps hold one entry per (key, bucket) in use, within the
+	// same limit as bpftrace's; a larger preallocated map made start-up
+	// slow (the kernel preallocates every entry).
 	return &ebpf.MapSpec{Name: md.Kernel, Type: t, KeySize: uint32(md.KeySize),
-		ValueSize: uint32(md.ValueSize), MaxEntries: n}
+		ValueSize: uint32(md.ValueSize), MaxEntries: maxEntries}
 }
 
 // kernelMapName turns "@name" into a kernel-safe map name. The kernel keeps

@@ -72,6 +72,16 @@ func (g *gen) compile() (asm.Instructions, error) {
 	g.mark(g.exit)
 	g.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
 
+	if g.usesCtx && g.ctxStaysInR1() {
+		// Every context read comes before R1 is first overwritten: read
+		// it from R1 and drop the save.
+		for i := range g.insns {
+			if g.insns[i].Src == asm.R6 {
+				g.insns[i].Src = asm.R1
+			}
+		}
+		g.usesCtx = false
+	}
 	if !g.usesCtx {
 		g.insns = g.insns[1:]
 		for l, t := range g.targets {
@@ -97,6 +107,32 @@ func (g *gen) compile() (asm.Instructions, error) {
 		return nil, lang.Errorf(g.src, p, "%v", err)
 	}
 	return g.insns, nil
+}
+
+// ctxStaysInR1 reports whether the program's reads of R6 (the saved
+// context) all happen in straight-line code at the start, before anything
+// writes R1 or calls a helper, and R6 is only ever read as a source.
+func (g *gen) ctxStaysInR1() bool {
+	last := -1
+	for i, ins := range g.insns[1:] {
+		if ins.Dst == asm.R6 && !ins.OpCode.Class().IsStore() {
+			return false
+		}
+		if ins.Src == asm.R6 {
+			last = i + 1
+		}
+	}
+	for _, f := range g.fixups {
+		if f.at <= last || g.targets[f.to] <= last {
+			return false
+		}
+	}
+	for _, ins := range g.insns[1 : last+1] {
+		if ins.IsBuiltinCall() || ins.Dst == asm.R1 && !ins.OpCode.Class().IsStore() && !ins.OpCode.Class().IsJump() {
+			return false
+		}
+	}
+	return true
 }
 
 // ctx returns the register holding the probe context.

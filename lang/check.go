@@ -108,6 +108,8 @@ type checker struct {
 	probe *ProbeInfo
 	errs  ErrorList
 	quiet bool // first pass: only learn map types
+	// formatArg is the format literal of the call being checked.
+	formatArg *StrLit
 	loops int  // while nesting depth
 	// failed holds the $variables and @maps whose assigned value had an
 	// error, so reading them later does not add a second error.
@@ -422,7 +424,9 @@ func (c *checker) exprType(e Expr) *Type {
 	case *IntLit:
 		return TypeInt64
 	case *StrLit:
-		if len(e.Value)+1 > c.env.strLen() && c.env.strLen() < 200 {
+		// Format strings are never stored in BPF memory, so they may be
+		// longer than a string value.
+		if len(e.Value)+1 > c.env.strLen() && c.env.strLen() < 200 && !c.isFormat(e) {
 			c.errorf(e, "String is too long (over %d bytes): %s", c.env.strLen(), e.Value)
 			return nil
 		}
@@ -589,7 +593,12 @@ func (c *checker) exprType(e Expr) *Type {
 				c.errorf(e.X, "cannot cast %s to %s", t, e.Type)
 				return nil
 			}
-			return c.pointerCast(e.Type)
+			pt := c.pointerCast(e.Type)
+			if pt != nil && t.User {
+				// A user pointer stays one whatever it is cast to.
+				pt.User = true
+			}
+			return pt
 		}
 		size, signed, ok := intTypeName(e.Type)
 		if !ok {
@@ -623,6 +632,11 @@ func (c *checker) exprType(e Expr) *Type {
 	return nil
 }
 
+// isFormat reports whether lit is the format of printf, system or cat.
+func (c *checker) isFormat(lit *StrLit) bool {
+	return c.formatArg == lit
+}
+
 func (c *checker) positional(n int) string {
 	if n >= 1 && n <= len(c.env.Args) {
 		return c.env.Args[n-1]
@@ -648,6 +662,11 @@ func (c *checker) call(e *CallExpr) *Type {
 			c.errorf(e, "%s() takes %d to %d arguments, %d given", e.Name, f.MinArgs, f.MaxArgs, len(e.Args))
 		}
 		return nil
+	}
+	if e.Name == "printf" || e.Name == "system" || e.Name == "cat" {
+		if lit, ok := e.Args[0].(*StrLit); ok {
+			c.formatArg = lit
+		}
 	}
 	args := make([]*Type, len(e.Args))
 	for i, a := range e.Args {
@@ -835,6 +854,9 @@ func fieldType(f *kernel.Field, strLen int, userPointers bool) (*Type, error) {
 		return StringType(strLen), nil
 	case f.ArrayLen > 0 && strings.Contains(f.CType, "char"):
 		return StringType(f.ArrayLen), nil
+	case f.ArrayLen > 0 && f.Size == f.ArrayLen:
+		// Byte arrays (u8 saddr[4]): raw bytes, e.g. for ntop().
+		return &Type{Kind: KindString, Size: f.ArrayLen, FromArray: true}, nil
 	case f.ArrayLen > 0:
 		return nil, errorString("args->" + f.Name + " is an array: index it, e.g. args->" + f.Name + "[0]")
 	case f.Pointer:
@@ -849,7 +871,7 @@ func fieldType(f *kernel.Field, strLen int, userPointers bool) (*Type, error) {
 				}
 			}
 		}
-		return &Type{Kind: KindInt, Size: 8, Ptr: true}, nil
+		return &Type{Kind: KindInt, Size: 8, Ptr: true, User: userPointers}, nil
 	case f.Size == 1 || f.Size == 2 || f.Size == 4 || f.Size == 8:
 		// Syscall tracepoints widen every argument to 8 bytes; an `int`
 		// argument is still an int (so AT_FDCWD reads as -100).

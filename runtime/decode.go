@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
-	"os/user"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -91,9 +91,9 @@ func (d *decoder) decode(t *lang.Type, b []byte) output.Value {
 	case lang.KindInet:
 		family := u64(0)
 		if family == 10 {
-			return output.Str(net.IP(b[8:24]).String())
+			return output.Str(netip.AddrFrom16([16]byte(b[8:24])).String())
 		}
-		return output.Str(net.IP(b[8:12]).String())
+		return output.Str(netip.AddrFrom4([4]byte(b[8:12])).String())
 	case lang.KindTimestamp:
 		idx := int(u64(8))
 		f := ""
@@ -175,9 +175,26 @@ func (d *decoder) username(uid uint64) string {
 		return v.(string)
 	}
 	name := strconv.FormatUint(uid, 10)
-	if u, err := user.LookupId(name); err == nil {
-		name = u.Username
+	if n, ok := passwdName(uid); ok {
+		name = n
 	}
 	d.users.Store(uid, name)
 	return name
+}
+
+// passwdName reads a user's name from /etc/passwd. (os/user would do it
+// through cgo and make the binary dynamically linked, slower to start.)
+func passwdName(uid uint64) (string, bool) {
+	data, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		return "", false
+	}
+	want := strconv.FormatUint(uid, 10)
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.SplitN(line, ":", 4)
+		if len(f) == 4 && f[2] == want {
+			return f[0], true
+		}
+	}
+	return "", false
 }

@@ -105,6 +105,11 @@ func (d *decoder) readMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) 
 	for _, k := range order {
 		om.Entries = append(om.Entries, *byKey[k])
 	}
+	// bpftrace creates a map without keys up front, so it prints as zero
+	// (`@: 0`) before anything was stored in it.
+	if md.Key == nil && len(om.Entries) == 0 && !md.Bucketed {
+		om.Entries = append(om.Entries, output.Entry{Value: d.decode(md.Value, make([]byte, md.ValueSize))})
+	}
 	return om, nil
 }
 
