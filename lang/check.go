@@ -110,7 +110,7 @@ type checker struct {
 	quiet bool // first pass: only learn map types
 	// formatArg is the format literal of the call being checked.
 	formatArg *StrLit
-	loops int  // while nesting depth
+	loops     int // while nesting depth
 	// failed holds the $variables and @maps whose assigned value had an
 	// error, so reading them later does not add a second error.
 	failed map[string]bool
