@@ -45,6 +45,9 @@ func (g *gen) mapUpdate(md *MapDef, key, val int16) {
 	g.addr(asm.R2, key)
 	g.addr(asm.R3, val)
 	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnMapUpdateElem.Call())
+	if md.Key == nil && !md.Bucketed {
+		return // one entry at most: it cannot be full
+	}
 	lOK := g.newLabel()
 	g.jump(asm.JSGE.Imm(asm.R0, 0, ""), lOK)
 	g.addCounter(1 + g.mapIndex(md.Name))
