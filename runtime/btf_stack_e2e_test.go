@@ -1,0 +1,72 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/runtime"
+	"github.com/gotrace/gotrace/runtime/output"
+	"github.com/stretchr/testify/require"
+)
+
+// runUntil runs script, calls trigger once the probes are attached, and
+// ends the run when the trigger returns (or the script exits).
+func runUntil(t *testing.T, script string, trigger func()) string {
+	t.Helper()
+	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: script}, nil)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = runtime.Run(ctx, p, runtime.Options{Out: output.NewText(&out), Stderr: &out,
+		Started: func() {
+			if trigger != nil {
+				go func() { trigger(); cancel() }()
+			}
+		}})
+	require.NoError(t, err)
+	return out.String()
+}
+
+// Field chains on curtask read the kernel's task_struct through BTF: the
+// thread group id and comm of this process, its parent's pid.
+func TestE2EBTFFieldChains(t *testing.T) {
+	comm, err := os.ReadFile("/proc/self/comm")
+	require.NoError(t, err)
+	script := fmt.Sprintf(`tracepoint:syscalls:sys_enter_getppid /pid == %d/ {
+  printf("%%d %%s %%d %%d\n", curtask->tgid, curtask->comm, curtask->real_parent->tgid,
+         ((struct task_struct *)curtask)->pid == tid);
+  printf("%%d\n", sizeof(struct task_struct) > 0);
+  exit();
+}`, os.Getpid())
+	out := runUntil(t, script, func() {
+		for i := 0; i < 50; i++ {
+			syscall.Getppid()
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	want := fmt.Sprintf("Attaching 1 probe...\n%d %s %d 1\n1\n", os.Getpid(), strings.TrimSpace(string(comm)), os.Getppid())
+	require.Equal(t, want, strings.TrimRight(out, "\n")+"\n")
+}
+
+// kstack as a map key under profile prints symbolized frames the way
+// bpftrace does: "@[", one "    function+offset" line per frame, "]: N".
+func TestE2EKernelStacksSymbolized(t *testing.T) {
+	out := runUntil(t, `profile:hz:999 { @[kstack] = count(); }`, func() {
+		// Keep a CPU busy in the kernel so samples land in kernel code.
+		deadline := time.Now().Add(500 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			syscall.Getppid()
+		}
+	})
+	require.Regexp(t, regexp.MustCompile(`(?m)^@\[\n(    [A-Za-z_][\w.]*\+\d+\n)+\]: \d+$`), out)
+}
