@@ -258,7 +258,7 @@ func genStr(g *gen, call *lang.CallExpr, off int16, size int) {
 		// bpf_probe_read_str reads kernel and user addresses alike on
 		// architectures with separate address spaces checks (x86-64), as
 		// bpftrace does; tracepoint pointers are usually user pointers.
-		g.emit(asm.FnProbeReadStr.Call())
+		g.readCall(asm.FnProbeReadStr, call)
 	})
 }
 
@@ -441,13 +441,15 @@ func genBuf(g *gen, call *lang.CallExpr, off int16, size int) {
 					g.mark(lSmall)
 					g.emit(asm.StoreMem(asm.RFP, off, l, asm.DWord))
 					g.addr(asm.R1, off+8)
-					g.emit(asm.Mov.Reg(asm.R2, l), asm.Mov.Reg(asm.R3, p), asm.FnProbeRead.Call())
+					g.emit(asm.Mov.Reg(asm.R2, l), asm.Mov.Reg(asm.R3, p))
+					g.readCall(asm.FnProbeRead, call)
 				})
 				return
 			}
 		}
 		g.addr(asm.R1, off+8)
-		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, p), asm.FnProbeRead.Call())
+		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, p))
+		g.readCall(asm.FnProbeRead, call)
 	})
 }
 

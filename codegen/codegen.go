@@ -42,6 +42,8 @@ type Program struct {
 	JoinSeps []string
 	// StrLen is the size of one join() string.
 	StrLen int
+	// HelperSites are the checked helper calls (with Options.HelperErrors).
+	HelperSites []HelperSite
 	// Spec holds every map and program, ready for ebpf.NewCollection.
 	Spec *ebpf.CollectionSpec
 }
@@ -89,7 +91,15 @@ const (
 	EventJoin       // index: JoinSeps entry; then up to JoinArgs strings
 	EventCat        // index: Printfs entry (the path format); then its arguments
 	EventSystem     // index: Printfs entry (the command format); then its arguments
+	EventHelperErr  // index: HelperSites entry; then the helper's negative result
 )
+
+// HelperSite is a helper call whose failures -k reports.
+type HelperSite struct {
+	Helper string // e.g. "probe_read_user_str"
+	Src    *lang.Source
+	Span   lang.Span
+}
 
 // JoinArgs is how many argv strings join() reads.
 const JoinArgs = 16
@@ -110,11 +120,14 @@ const (
 type Options struct {
 	RingbufSize uint32 // bytes, a power of two multiple of the page size
 	MapKeys     uint32 // max entries of user maps (BPFTRACE_MAP_KEYS)
+	// HelperErrors makes every memory read report its failures to user
+	// space (bpftrace's -k): it costs a few instructions per read.
+	HelperErrors bool
 }
 
 // CompileSource runs the whole front end on a script: parse, check with
 // env (nil: the running kernel, no parameters), and compile.
-func CompileSource(src *lang.Source, env *lang.Env) (*Program, error) {
+func CompileSource(src *lang.Source, env *lang.Env, opts ...Options) (*Program, error) {
 	prog, err := lang.Parse(src)
 	if err != nil {
 		return nil, err
@@ -123,7 +136,11 @@ func CompileSource(src *lang.Source, env *lang.Env) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Compile(info, Options{})
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return Compile(info, o)
 }
 
 // Compile generates BPF for every attach point of a checked program.
@@ -156,7 +173,7 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 	for pi, probe := range info.Probes {
 		for ai, ap := range probe.Attach {
 			name := programName(ap, pi, ai)
-			g := &gen{prog: p, info: info, probe: probe, ap: ap, maps: maps, src: info.Src}
+			g := &gen{prog: p, info: info, probe: probe, ap: ap, maps: maps, src: info.Src, opts: opts}
 			insns, err := g.compile()
 			if err != nil {
 				return nil, err

@@ -21,11 +21,14 @@ type SourceNote struct {
 }
 
 func (n SourceNote) String() string {
-	text := n.line()
-	if n.Span.End.Line == n.Span.Start.Line && n.Span.End.Col > n.Span.Start.Col && n.Span.End.Col-1 <= len(text) {
-		text = text[n.Span.Start.Col-1 : n.Span.End.Col-1]
-	} else if n.Span.Start.Col-1 <= len(text) {
-		text = text[n.Span.Start.Col-1:]
+	text, ok := n.spanText()
+	if !ok {
+		text = n.Src.Line(n.Span.Start.Line)
+		if n.Span.End.Line == n.Span.Start.Line && n.Span.End.Col > n.Span.Start.Col && n.Span.End.Col-1 <= len(text) {
+			text = text[n.Span.Start.Col-1 : n.Span.End.Col-1]
+		} else if n.Span.Start.Col-1 <= len(text) {
+			text = text[n.Span.Start.Col-1:]
+		}
 	}
 	// The note becomes a BTF line info string, which may not hold a NUL
 	// (a raw NUL byte in a string literal made the program fail to load).
@@ -33,24 +36,24 @@ func (n SourceNote) String() string {
 	return fmt.Sprintf("%d:%d: %s", n.Span.Start.Line, n.Span.Start.Col, text)
 }
 
-// line is the text of the note's first line. Loading asks for every note's
-// text (cilium/ebpf turns notes into BTF line info), so the line is cut out
-// around the span's byte offset, when that agrees with its column, rather
-// than found by splitting the whole script each time: that made a 1 MB
-// script with many probes take seconds to load.
-func (n SourceNote) line() string {
-	t, off := n.Src.Text, n.Span.Start.Offset
-	if off >= 0 && off <= len(t) {
-		start := strings.LastIndexByte(t[:off], '\n') + 1
-		if off-start == n.Span.Start.Col-1 {
-			end := strings.IndexByte(t[start:], '\n')
-			if end < 0 {
-				end = len(t) - start
-			}
-			return strings.TrimRight(t[start:start+end], "\r")
-		}
+// spanText is the text of a span within one line, cut straight out of the
+// script at the span's byte offset when that agrees with its column. Loading
+// asks for every note's text (cilium/ebpf turns notes into BTF line info),
+// and finding the line first for each made a 1 MB script take tens of
+// seconds to load. Other spans take the slow path in String.
+func (n SourceNote) spanText() (string, bool) {
+	t, sp := n.Src.Text, n.Span
+	off, w := sp.Start.Offset, sp.End.Col-sp.Start.Col
+	lineStart := off - (sp.Start.Col - 1)
+	if sp.End.Line != sp.Start.Line || w <= 0 || lineStart < 0 || off+w > len(t) ||
+		lineStart > 0 && t[lineStart-1] != '\n' {
+		return "", false
 	}
-	return n.Src.Line(n.Span.Start.Line)
+	text := t[off : off+w]
+	if strings.ContainsAny(text, "\r\n") {
+		return "", false
+	}
+	return text, true
 }
 
 // emitter accumulates instructions, resolves labels and tracks which script

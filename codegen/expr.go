@@ -490,8 +490,8 @@ func (g *gen) kernelField(e *lang.FieldExpr, dst asm.Register) {
 	slot := g.alloc(8)
 	g.emit(storeImm(asm.RFP, slot, 0))
 	g.addr(asm.R1, slot)
-	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Reg(asm.R3, dst), asm.Add.Imm(asm.R3, int32(m.Offset)),
-		readHelper(g.typeOf(e.X).User).Call())
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Reg(asm.R3, dst), asm.Add.Imm(asm.R3, int32(m.Offset)))
+	g.readCall(readHelper(g.typeOf(e.X).User), e)
 	width := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]
 	switch {
 	case m.BitfieldSize > 0:
@@ -507,6 +507,42 @@ func (g *gen) kernelField(e *lang.FieldExpr, dst asm.Register) {
 	default:
 		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
 	}
+}
+
+// readCall emits a memory-reading helper call made for node at. With
+// Options.HelperErrors, a failure sends an event naming the call site.
+func (g *gen) readCall(fn asm.BuiltinFunc, at lang.Spanned) {
+	g.emit(fn.Call())
+	if !g.opts.HelperErrors {
+		return
+	}
+	idx := len(g.prog.HelperSites)
+	g.prog.HelperSites = append(g.prog.HelperSites, HelperSite{Helper: helperName(fn), Src: g.src, Span: at.NodeSpan()})
+	lOK := g.newLabel()
+	g.jump(asm.JSGE.Imm(asm.R0, 0, ""), lOK)
+	off := g.alloc(16)
+	g.emit(asm.StoreMem(asm.RFP, off+8, asm.R0, asm.DWord))
+	g.storeHeader(off, EventHelperErr, idx)
+	g.output(off, 16)
+	g.mark(lOK)
+}
+
+func helperName(fn asm.BuiltinFunc) string {
+	switch fn {
+	case asm.FnProbeRead:
+		return "probe_read"
+	case asm.FnProbeReadStr:
+		return "probe_read_str"
+	case asm.FnProbeReadUser:
+		return "probe_read_user"
+	case asm.FnProbeReadKernel:
+		return "probe_read_kernel"
+	case asm.FnProbeReadUserStr:
+		return "probe_read_user_str"
+	case asm.FnProbeReadKernelStr:
+		return "probe_read_kernel_str"
+	}
+	return fn.String()
 }
 
 // readHelper picks the probe-read helper for kernel or user memory.
@@ -531,13 +567,14 @@ func (g *gen) fieldMem(e *lang.FieldExpr, off int16, size int) {
 				asm.And.Imm(asm.R3, 0xffff),
 				asm.Add.Reg(asm.R3, g.ctx()))
 			g.addr(asm.R1, off)
-			g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.FnProbeReadKernelStr.Call())
+			g.emit(asm.Mov.Imm(asm.R2, int32(size)))
+			g.readCall(asm.FnProbeReadKernelStr, e)
 			return
 		}
 		n := min(f.ArrayLen, size)
 		g.addr(asm.R1, off)
-		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, g.ctx()), asm.Add.Imm(asm.R3, int32(f.Offset)),
-			asm.FnProbeReadKernel.Call())
+		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, g.ctx()), asm.Add.Imm(asm.R3, int32(f.Offset)))
+		g.readCall(asm.FnProbeReadKernel, e)
 	case lang.KindTuple:
 		src := g.memRef(e.X)
 		i := tupleIndex(e.Field)
@@ -550,8 +587,8 @@ func (g *gen) fieldMem(e *lang.FieldExpr, off int16, size int) {
 		g.withTemp(func(r asm.Register) {
 			g.intInto(e.X, r)
 			g.addr(asm.R1, off)
-			g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, r), asm.Add.Imm(asm.R3, int32(m.Offset)),
-				readHelper(xt.User).Call())
+			g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, r), asm.Add.Imm(asm.R3, int32(m.Offset)))
+			g.readCall(readHelper(xt.User), e)
 		})
 	default:
 		g.fail(e, "cannot read field %s", e.Field)
@@ -639,7 +676,8 @@ func (g *gen) arrayElem(e *lang.IndexExpr, dst asm.Register) {
 	g.emit(asm.Mul.Imm(dst, int32(t.Size)), asm.Add.Imm(dst, int32(f.Offset)),
 		asm.Mov.Reg(asm.R3, g.ctx()), asm.Add.Reg(asm.R3, dst))
 	g.addr(asm.R1, slot)
-	g.emit(asm.Mov.Imm(asm.R2, int32(t.Size)), asm.FnProbeReadKernel.Call())
+	g.emit(asm.Mov.Imm(asm.R2, int32(t.Size)))
+	g.readCall(asm.FnProbeReadKernel, e)
 	g.mark(lOut)
 	if t.Signed && t.Size < 8 {
 		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, size))
@@ -659,7 +697,8 @@ func (g *gen) deref(e *lang.UnaryExpr, dst asm.Register) {
 	slot := g.alloc(8)
 	g.emit(storeImm(asm.RFP, slot, 0))
 	g.addr(asm.R1, slot)
-	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Reg(asm.R3, dst), readHelper(g.typeOf(e.X).User).Call())
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Reg(asm.R3, dst))
+	g.readCall(readHelper(g.typeOf(e.X).User), e)
 	width := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]
 	if t.Signed && size < 8 {
 		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, width))

@@ -30,7 +30,12 @@ var fuzzSeedGlobs = []string{
 	"../testdata/e2e/*.bt",
 	"../lang/testdata/parse/*.bt",
 	"../testdata/fuzz/bpftrace/*.bt",
+	"../examples/*.gt",
 }
+
+// fuzzChunkGlobs are files of many small scripts separated by "---" lines
+// (the checker's error cases): each script is a seed.
+var fuzzChunkGlobs = []string{"../lang/testdata/errors/*.gt"}
 
 // fuzzSnippets reach code generation paths the files do not.
 var fuzzSnippets = []string{
@@ -69,6 +74,21 @@ func fuzzAddSeeds(f *testing.F) {
 				f.Fatal(err)
 			}
 			f.Add(string(b), false)
+		}
+	}
+	for _, g := range fuzzChunkGlobs {
+		files, err := filepath.Glob(g)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			for _, s := range strings.Split(string(b), "\n---\n") {
+				f.Add(s, false)
+			}
 		}
 	}
 	for _, s := range fuzzSnippets {

@@ -22,6 +22,7 @@ type gen struct {
 	ap    *lang.AttachPoint
 	maps  map[string]*MapDef
 	src   *lang.Source
+	opts  Options
 
 	usesCtx  bool
 	stack    int // bytes in use below the frame pointer

@@ -31,23 +31,29 @@ type Error struct {
 	Src  *Source
 	Span Span
 	Msg  string
+	// Warning renders the message as a WARNING instead of an ERROR.
+	Warning bool
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
+	level := "ERROR"
+	if e.Warning {
+		level = "WARNING"
+	}
 	name := "stdin"
 	if e.Src != nil {
 		name = e.Src.Name
 	}
 	st, en := e.Span.Start, e.Span.End
 	if st.Line == 0 {
-		fmt.Fprintf(&b, "%s: ERROR: %s", name, e.Msg)
+		fmt.Fprintf(&b, "%s: %s: %s", name, level, e.Msg)
 		return b.String()
 	}
 	if en.Line == st.Line && en.Col > st.Col {
-		fmt.Fprintf(&b, "%s:%d:%d-%d: ERROR: %s", name, st.Line, st.Col, en.Col, e.Msg)
+		fmt.Fprintf(&b, "%s:%d:%d-%d: %s: %s", name, st.Line, st.Col, en.Col, level, e.Msg)
 	} else {
-		fmt.Fprintf(&b, "%s:%d:%d: ERROR: %s", name, st.Line, st.Col, e.Msg)
+		fmt.Fprintf(&b, "%s:%d:%d: %s: %s", name, st.Line, st.Col, level, e.Msg)
 	}
 	if e.Src == nil {
 		return b.String()
@@ -88,10 +94,19 @@ func Errorf(src *Source, n Spanned, format string, args ...any) *Error {
 // ErrorList is every error found in one pass, in source order.
 type ErrorList []*Error
 
+// maxShownErrors bounds how many errors one message renders: a script of
+// 10,000 '-' in a row made 5,000 errors, each printing its long source line,
+// a hundred megabytes of text.
+const maxShownErrors = 20
+
 func (l ErrorList) Error() string {
-	parts := make([]string, len(l))
-	for i, e := range l {
+	n := min(len(l), maxShownErrors)
+	parts := make([]string, n, n+1)
+	for i, e := range l[:n] {
 		parts[i] = e.Error()
+	}
+	if len(l) > n {
+		parts = append(parts, fmt.Sprintf("ERROR: %d more errors not shown", len(l)-n))
 	}
 	return strings.Join(parts, "\n")
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,7 +18,9 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime/output"
+	"golang.org/x/sys/unix"
 )
 
 // Options configure a run.
@@ -63,7 +66,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	}
 	defer rd.Close()
 
-	ev := &eventReader{prog: p, loaded: l, dec: newDecoder(l), unsafe: opts.Unsafe, rd: rd, out: opts.Out, exit: make(chan struct{})}
+	ev := &eventReader{prog: p, loaded: l, dec: newDecoder(l), stderr: opts.Stderr, unsafe: opts.Unsafe, rd: rd, out: opts.Out, exit: make(chan struct{})}
 	readerDone := make(chan error, 1)
 	go func() { readerDone <- ev.loop() }()
 
@@ -170,6 +173,7 @@ type eventReader struct {
 	prog     *codegen.Program
 	loaded   *Loaded
 	dec      *decoder
+	stderr   io.Writer
 	unsafe   bool
 	rd       *ringbuf.Reader
 	out      output.Printer
@@ -259,6 +263,18 @@ func (e *eventReader) handle(b []byte) error {
 			args = append(args, string(s))
 		}
 		e.out.Join(output.JoinArgs(args, sep))
+	case codegen.EventHelperErr:
+		if idx >= len(e.prog.HelperSites) || len(b) < 16 {
+			return fmt.Errorf("event for unknown helper call %d", idx)
+		}
+		site := e.prog.HelperSites[idx]
+		errno := -int64(binary.LittleEndian.Uint64(b[8:]))
+		// "Bad address (-14)", as bpftrace words it.
+		reason := unix.Errno(errno).Error()
+		reason = strings.ToUpper(reason[:1]) + reason[1:]
+		w := &lang.Error{Src: site.Src, Span: site.Span, Warning: true,
+			Msg: fmt.Sprintf("Failed to %s: %s (%d)", site.Helper, reason, -errno)}
+		fmt.Fprintln(e.stderr, w.Error())
 	case codegen.EventExit:
 		e.exitOnce.Do(func() { close(e.exit) })
 	case codegen.EventPrintMap, codegen.EventClearMap, codegen.EventZeroMap:

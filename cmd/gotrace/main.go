@@ -41,6 +41,7 @@ const usage = `usage: gotrace [options] [-e PROGRAM | FILE | -] [positional args
   -o FILE      write output to FILE
   -f FORMAT    output format: text (default) or json
   --unsafe     allow functions that change the system (system, signal)
+  -k           warn, with the script position, when a memory read fails
   -h           this help
   --version    print the version
 `
@@ -68,6 +69,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		outFile  = fs.String("o", "", "")
 		format   = fs.String("f", "text", "")
 		unsafe   = fs.Bool("unsafe", false, "")
+		helpErrs = fs.Bool("k", false, "")
 		help     = fs.Bool("h", false, "")
 		showVers = fs.Bool("version", false, "")
 	)
@@ -133,7 +135,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		return 1
 	}
 
-	compiled, err := CompileWith(src, &lang.Env{Args: rest, Unsafe: *unsafe, PID: *pid})
+	compiled, err := codegen.CompileSource(src, &lang.Env{Args: rest, Unsafe: *unsafe, PID: *pid}, codegen.Options{HelperErrors: *helpErrs})
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))
 		return 1
@@ -266,7 +268,7 @@ func splitShortFlags(args []string) []string {
 			out = append(out, args[i:]...)
 			return splitRest(out, len(out)-len(args[i:]))
 		}
-		if len(a) > 2 && a[0] == '-' && a[1] != '-' && strings.Trim(a[1:], "lvdh") == "" {
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && strings.Trim(a[1:], "lvdhk") == "" {
 			for _, c := range a[1:] {
 				out = append(out, "-"+string(c))
 			}

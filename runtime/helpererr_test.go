@@ -1,0 +1,35 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/runtime"
+	"github.com/gotrace/gotrace/runtime/output"
+	"github.com/stretchr/testify/require"
+)
+
+// With -k (Options.HelperErrors) a failed memory read is reported at the
+// script position of the call that made it, with the kernel's error.
+func TestHelperErrorsReported(t *testing.T) {
+	src := &lang.Source{Name: "stdin", Text: `BEGIN { printf("[%s]\n", str(0x10)); exit(); }`}
+	p, err := codegen.CompileSource(src, nil, codegen.Options{HelperErrors: true})
+	require.NoError(t, err)
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, runtime.Run(ctx, p, runtime.Options{Out: output.NewText(&out), Stderr: &errOut}))
+	require.Equal(t, "Attaching 1 probe...\n[]\n\n\n", out.String())
+	require.Equal(t, "stdin:1:26-35: WARNING: Failed to probe_read_str: Bad address (-14)\n"+
+		`BEGIN { printf("[%s]\n", str(0x10)); exit(); }`+"\n"+
+		"                         ~~~~~~~~~\n", errOut.String())
+
+	// Without -k the program has no such checks.
+	plain, err := codegen.CompileSource(src, nil)
+	require.NoError(t, err)
+	require.Less(t, len(plain.Probes[0].Spec.Instructions), len(p.Probes[0].Spec.Instructions))
+}
