@@ -1,9 +1,8 @@
 package runtime_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
+	"github.com/gotrace/gotrace/runtime/tracetest"
 	"os"
 	"regexp"
 	"strings"
@@ -11,10 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotrace/gotrace/codegen"
-	"github.com/gotrace/gotrace/lang"
-	"github.com/gotrace/gotrace/runtime"
-	"github.com/gotrace/gotrace/runtime/output"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,19 +17,8 @@ import (
 // ends the run when the trigger returns (or the script exits).
 func runUntil(t *testing.T, script string, trigger func()) string {
 	t.Helper()
-	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: script}, nil)
-	require.NoError(t, err)
-	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	err = runtime.Run(ctx, p, runtime.Options{Out: output.NewText(&out), Stderr: &out,
-		Started: func() {
-			if trigger != nil {
-				go func() { trigger(); cancel() }()
-			}
-		}})
-	require.NoError(t, err)
-	return out.String()
+	out, errOut := tracetest.Run(t, script, trigger, tracetest.Options{})
+	return out + errOut
 }
 
 // Field chains on curtask read the kernel's task_struct through BTF: the
@@ -48,12 +32,7 @@ func TestE2EBTFFieldChains(t *testing.T) {
   printf("%%d\n", sizeof(struct task_struct) > 0);
   exit();
 }`, os.Getpid())
-	out := runUntil(t, script, func() {
-		for i := 0; i < 50; i++ {
-			syscall.Getppid()
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
+	out := runUntil(t, script, func() { syscall.Getppid() })
 	want := fmt.Sprintf("Attaching 1 probe...\n%d %s %d 1\n1\n", os.Getpid(), strings.TrimSpace(string(comm)), os.Getppid())
 	require.Equal(t, want, strings.TrimRight(out, "\n")+"\n")
 }

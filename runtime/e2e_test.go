@@ -7,9 +7,8 @@ package runtime_test
 // ENVIRONMENT.md); they skip elsewhere.
 
 import (
-	"bytes"
-	"context"
 	"fmt"
+	"github.com/gotrace/gotrace/runtime/tracetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +22,6 @@ import (
 
 	"github.com/gotrace/gotrace/codegen"
 	"github.com/gotrace/gotrace/lang"
-	"github.com/gotrace/gotrace/runtime"
-	"github.com/gotrace/gotrace/runtime/output"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -75,33 +72,7 @@ func run(t *testing.T, script string, args []string, trigger func()) (stdout, st
 	requireKernel(t)
 	p, err := compile(t, script, args)
 	require.NoError(t, err, "compiling:\n%s", script)
-
-	var out, errOut bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	started := false
-	opts := runtime.Options{
-		Out:    output.NewText(&out),
-		Stderr: &errOut,
-		Started: func() {
-			started = true
-			if trigger != nil {
-				trigger()
-				time.AfterFunc(settle, cancel)
-			}
-		},
-	}
-	done := make(chan error, 1)
-	go func() { done <- runtime.Run(ctx, p, opts) }()
-	select {
-	case err = <-done:
-	case <-time.After(runTimeout):
-		cancel()
-		t.Fatalf("the run did not end within %v (script: %s)", runTimeout, script)
-	}
-	require.NoError(t, err, "running:\n%s\nstderr: %s", script, errOut.String())
-	require.True(t, started, "Started was never called")
-	return out.String(), errOut.String()
+	return tracetest.RunProgram(t, p, trigger, tracetest.Options{Settle: settle, Timeout: runTimeout})
 }
 
 // comm is the kernel's name for this process (the first 15 bytes of the

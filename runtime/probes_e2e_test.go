@@ -13,6 +13,7 @@ import (
 	"context"
 	"debug/elf"
 	"fmt"
+	"github.com/gotrace/gotrace/runtime/tracetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,29 +68,9 @@ func runOpts(t *testing.T, script string, pid int, trigger func()) string {
 	requireKernel(t)
 	p, err := compile(t, script, nil)
 	require.NoError(t, err, "compiling:\n%s", script)
-	var out, errOut bytes.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	opts := runtime.Options{
-		Out:    output.NewText(&out),
-		Stderr: &errOut,
-		PID:    pid,
-		Started: func() {
-			trigger()
-			time.AfterFunc(settle, cancel)
-		},
-	}
-	done := make(chan error, 1)
-	go func() { done <- runtime.Run(ctx, p, opts) }()
-	select {
-	case err = <-done:
-	case <-time.After(runTimeout):
-		cancel()
-		t.Fatalf("the run did not end within %v (script: %s)", runTimeout, script)
-	}
-	require.NoError(t, err, "running:\n%s\nstderr: %s", script, errOut.String())
-	assert.Empty(t, errOut.String())
-	return out.String()
+	out, errOut := tracetest.RunProgram(t, p, trigger, tracetest.Options{PID: pid, Settle: settle, Timeout: runTimeout})
+	assert.Empty(t, errOut)
+	return out
 }
 
 // runTarget runs the target program with args to completion.
@@ -331,7 +313,19 @@ i:ms:20 { @i = count(); }`, th.tid)
 			}
 			unix.Munmap(mem)
 		})
-		time.Sleep(150 * time.Millisecond)
+		// An idle CPU takes (almost) no cpu-clock samples under NOHZ:
+		// keep every CPU busy while the probes sample.
+		var wg sync.WaitGroup
+		deadline := time.Now().Add(150 * time.Millisecond)
+		for range online {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+				}
+			}()
+		}
+		wg.Wait()
 	})
 	assert.True(t, strings.HasPrefix(out, "Attaching 5 probes...\n"), out)
 	assert.Equal(t, online, cpuKeys(t, out, "@p"), "profile:ms:5 on every CPU:\n%s", out)
