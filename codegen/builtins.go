@@ -91,6 +91,8 @@ func init() {
 		n := i
 		builtinVars["arg"+string(rune('0'+n))] = &builtinVarGen{intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
 			switch {
+			case g.ap.USDT != nil:
+				g.usdtArg(g.ap.USDT.Args[n], dst)
 			case g.ap.Kind == "tracepoint": // kprobe:sys_X fallback: the syscall's argument slots
 				g.emit(asm.LoadMem(dst, g.ctx(), int16(16+8*n), asm.DWord))
 			case g.ap.Kind == "rawtracepoint":
@@ -522,4 +524,27 @@ func genSignal(g *gen, call *lang.CallExpr) {
 		})
 	}
 	g.emit(asm.FnSendSignal.Call())
+}
+
+// usdtArg reads a USDT argument where its note says it is: a register of
+// the probed process, memory at a register plus an offset, or a constant.
+func (g *gen) usdtArg(a kernel.USDTArg, dst asm.Register) {
+	switch a.Kind {
+	case kernel.USDTImmediate:
+		g.loadConst(dst, a.Value)
+		return
+	case kernel.USDTRegister:
+		g.emit(asm.LoadMem(dst, g.ctx(), int16(a.Reg), asm.DWord))
+	case kernel.USDTMemory:
+		slot := g.alloc(8)
+		g.emit(storeImm(asm.RFP, slot, 0))
+		g.addr(asm.R1, slot)
+		g.emit(asm.Mov.Imm(asm.R2, int32(a.Size)), asm.LoadMem(asm.R3, g.ctx(), int16(a.Reg), asm.DWord),
+			asm.Add.Imm(asm.R3, int32(a.Offset)))
+		g.readCall(asm.FnProbeReadUser, g.ap.Spec)
+		g.emit(asm.LoadMem(dst, asm.RFP, slot, asm.DWord))
+	}
+	if a.Size < 8 {
+		g.truncate(dst, lang.IntType(a.Size, a.Signed))
+	}
 }

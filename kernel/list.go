@@ -208,6 +208,7 @@ var probeTypeAliases = map[string]string{
 	"kretprobe": "kretprobe", "kr": "kretprobe",
 	"uprobe": "uprobe", "u": "uprobe",
 	"uretprobe": "uretprobe", "ur": "uretprobe",
+	"usdt": "usdt", "U": "usdt",
 }
 
 // listableTypes are the probe types a wildcard probe type expands to, in
@@ -325,6 +326,30 @@ func matchProbesOfType(typ, rest string, pid int) ([]string, error) {
 			}
 			for _, s := range b.Match(fn) {
 				out = append(out, typ+":"+p+":"+s.Name)
+			}
+		}
+	case "usdt":
+		// usdt:BINARY[:PROVIDER[:NAME]]
+		parts := strings.SplitN(rest, ":", 3)
+		provider, name := "*", "*"
+		if len(parts) == 2 {
+			name = parts[1]
+		} else if len(parts) == 3 {
+			provider, name = parts[1], parts[2]
+		}
+		paths, err := ResolveUprobeTarget(parts[0], pid)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			probes, err := USDTProbes(p)
+			if err != nil {
+				return nil, err
+			}
+			for _, u := range probes {
+				if Glob(provider, u.Provider) && Glob(name, u.Name) {
+					out = append(out, "usdt:"+p+":"+u.Provider+":"+u.Name)
+				}
 			}
 		}
 	case "kprobe", "kretprobe":

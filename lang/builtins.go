@@ -142,6 +142,10 @@ func argNType(c *checker, id *IdentExpr) *Type {
 			c.errorf(id, "%s is not available in %s%s", id.Name, userName(ap), hint)
 			return nil
 		}
+		if ap.USDT != nil && int(id.Name[3]-'0') >= len(ap.USDT.Args) {
+			c.errorf(id, "%s: %s has %d argument(s)", id.Name, ap.Name, len(ap.USDT.Args))
+			return nil
+		}
 		if id.Name >= "arg6" && ap.Kind == "tracepoint" {
 			c.errorf(id, "%s is not available in %s: syscalls have at most 6 arguments (arg0..arg5)", id.Name, ap.Name)
 			return nil

@@ -198,7 +198,12 @@ func (c *checker) stmt(s Stmt) {
 		default:
 			c.errorf(s.X, "expression statement has no effect; assign it or print it")
 		}
-		c.expr(s.X)
+		t := c.expr(s.X)
+		// A function that only makes a value (str, buf, ksym...) does
+		// nothing as a statement.
+		if call, ok := s.X.(*CallExpr); ok && t != nil && t.Kind != KindNone && t.Kind != KindInt {
+			c.errorf(call, "the value of %s() is not used; assign it or print it, e.g. print(%s)", call.Name, call)
+		}
 	case *AssignStmt:
 		c.assign(s)
 	case *IfStmt:

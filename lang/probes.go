@@ -40,6 +40,9 @@ type AttachPoint struct {
 	SyscallArgs bool
 	// Warning is printed once on stderr (e.g. the kprobe fallback).
 	Warning string
+	// USDT is the probe's note (usdt probes): where its arguments live and
+	// its semaphore.
+	USDT *kernel.USDTProbe
 }
 
 // HasArgN reports whether arg0..arg5 mean something here.
@@ -238,7 +241,7 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 			Name: s.Kind + ":" + strings.Join(s.Parts, ":")}}
 
 	case "usdt":
-		return bad("usdt probes are not supported yet: gotrace cannot read USDT notes; use a uprobe on the function instead")
+		return c.usdts(s)
 	case "watchpoint", "asyncwatchpoint":
 		return bad("%s probes are not supported yet", s.Kind)
 	}
@@ -470,4 +473,43 @@ func splitOffset(s string) (string, uint64, error) {
 		return "", 0, fmt.Errorf("bad offset %q in %s", offs, s)
 	}
 	return fn, off, nil
+}
+
+// usdts expands usdt:BINARY:[PROVIDER:]NAME against the binary's SDT notes.
+// Provider and name may be wildcards; each matching note is one attach point.
+func (c *checker) usdts(s *ProbeSpec) []*AttachPoint {
+	if len(s.Parts) < 2 || len(s.Parts) > 3 {
+		c.errorf(s, "usdt probe must look like usdt:/path/to/binary:provider:name")
+		return nil
+	}
+	target, provider, name := s.Parts[0], "*", s.Parts[len(s.Parts)-1]
+	if len(s.Parts) == 3 {
+		provider = s.Parts[1]
+	}
+	paths, err := kernel.ResolveUprobeTarget(target, c.env.PID)
+	if err != nil {
+		c.errorf(s, "%v", err)
+		return nil
+	}
+	var aps []*AttachPoint
+	for _, path := range paths {
+		probes, err := kernel.USDTProbes(path)
+		if err != nil {
+			c.errorf(s, "%v", err)
+			return nil
+		}
+		for i := range probes {
+			p := &probes[i]
+			if !kernel.Glob(provider, p.Provider) || !kernel.Glob(name, p.Name) {
+				continue
+			}
+			aps = append(aps, &AttachPoint{Spec: s, Kind: "usdt", Path: path, Func: p.Name,
+				FileOffset: p.FileOffset, USDT: p,
+				Name: "usdt:" + path + ":" + p.Provider + ":" + p.Name})
+		}
+	}
+	if len(aps) == 0 {
+		c.errorf(s, "no USDT probe %s:%s in %s; list them with: gotrace -l 'usdt:%s:*'", provider, name, target, target)
+	}
+	return aps
 }

@@ -87,7 +87,7 @@ func Preflight(p *codegen.Program) error {
 			if !kernel.HaveKprobes() {
 				return noKprobes(ap)
 			}
-		case "uprobe", "uretprobe":
+		case "uprobe", "uretprobe", "usdt":
 			if _, err := os.Stat(ap.Path); err != nil {
 				return fmt.Errorf("cannot attach %s: %v", ap.Name, err)
 			}
@@ -209,7 +209,7 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 			return fail(err)
 		}
 		a.links = append(a.links, lk)
-	case "uprobe", "uretprobe":
+	case "uprobe", "uretprobe", "usdt":
 		ex, err := link.OpenExecutable(ap.Path)
 		if err != nil {
 			return fail(err)
@@ -217,8 +217,12 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 		// The checker resolved the symbol (or address) to a file offset;
 		// the library attaches there without looking symbols up again.
 		uo := &link.UprobeOptions{Address: ap.FileOffset, PID: opts.PID}
+		if ap.USDT != nil {
+			// The kernel raises the probe's semaphore while attached.
+			uo.RefCtrOffset = ap.USDT.RefCtrOffset
+		}
 		var lk link.Link
-		if ap.Kind == "uprobe" {
+		if ap.Kind != "uretprobe" {
 			lk, err = ex.Uprobe("", prog, uo)
 		} else {
 			lk, err = ex.Uretprobe("", prog, uo)
