@@ -29,7 +29,12 @@ var fuzzSeedGlobs = []string{
 	"../testdata/codegen/*.gt",
 	"../testdata/e2e/*.bt",
 	"../testdata/fuzz/bpftrace/*.bt",
+	"../examples/*.gt",
 }
+
+// fuzzChunkGlobs are files of many small scripts separated by "---" lines
+// (the checker's error cases): each script is a seed.
+var fuzzChunkGlobs = []string{"testdata/errors/*.gt"}
 
 // fuzzSnippets are small scripts that reach corners the files do not.
 var fuzzSnippets = []string{
@@ -72,6 +77,21 @@ func fuzzAddSeeds(f *testing.F) {
 				f.Fatal(err)
 			}
 			f.Add(string(b))
+		}
+	}
+	for _, g := range fuzzChunkGlobs {
+		files, err := filepath.Glob(g)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			for _, s := range strings.Split(string(b), "\n---\n") {
+				f.Add(s)
+			}
 		}
 	}
 	for _, s := range fuzzSnippets {
