@@ -213,6 +213,9 @@ func genExit(g *gen, call *lang.CallExpr) {
 	off := g.alloc(8)
 	g.storeHeader(off, EventExit, 0)
 	g.output(off, 8)
+	// Also raise the exit counter, which user space polls: a full ring
+	// buffer may have dropped the event.
+	g.addCounter(CounterExit)
 	g.ja(g.exit)
 }
 
@@ -234,7 +237,7 @@ func (g *gen) output(off int16, size int) {
 }
 
 // countLost adds one to the lost-events counter.
-func (g *gen) countLost() { g.addCounter(0) }
+func (g *gen) countLost() { g.addCounter(CounterLost) }
 
 // genStr reads a NUL-terminated string from kernel or user memory.
 func genStr(g *gen, call *lang.CallExpr, off int16, size int) {

@@ -109,11 +109,19 @@ const (
 	RingbufMap = "events"
 	StackMap   = "stacks" // stack traces for kstack/ustack, created when used
 	// CountersMap is one array value of u64 counters that programs add to
-	// through a direct pointer (3 instructions, no lookup): slot 0 counts
-	// events the ring buffer refused, slot 1+i the updates of Maps[i]
-	// refused because the map was full. Both are rare, so sharing one
-	// cache line across CPUs costs nothing on the hot path.
+	// through a direct pointer (3 instructions, no lookup): CounterLost
+	// counts events the ring buffer refused, CounterExit exit() calls, and
+	// CounterDropped+i the updates of Maps[i] refused because the map was
+	// full. All are rare, so sharing one cache line costs nothing on the
+	// hot path, and user space can poll them.
 	CountersMap = "counters"
+)
+
+// Slots of the counters map.
+const (
+	CounterLost    = 0
+	CounterExit    = 1
+	CounterDropped = 2
 )
 
 // Options tune code generation.
@@ -150,8 +158,11 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 	}
 	if opts.MapKeys == 0 {
 		opts.MapKeys = 4096
-		if n, err := strconv.Atoi(os.Getenv("BPFTRACE_MAP_KEYS")); err == nil && n > 0 {
-			opts.MapKeys = uint32(n)
+		for _, env := range []string{"BPFTRACE_MAP_KEYS_MAX", "BPFTRACE_MAP_KEYS"} {
+			if n, err := strconv.Atoi(os.Getenv(env)); err == nil && n > 0 {
+				opts.MapKeys = uint32(n)
+				break
+			}
 		}
 	}
 	p := &Program{
@@ -161,7 +172,7 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 	p.Spec.Maps[RingbufMap] = &ebpf.MapSpec{Name: RingbufMap, Type: ebpf.RingBuf, MaxEntries: opts.RingbufSize}
 
 	p.Spec.Maps[CountersMap] = &ebpf.MapSpec{Name: CountersMap, Type: ebpf.Array, KeySize: 4,
-		ValueSize: uint32(8 * (1 + len(info.Maps))), MaxEntries: 1}
+		ValueSize: uint32(8 * (CounterDropped + len(info.Maps))), MaxEntries: 1}
 	maps := map[string]*MapDef{}
 	for _, name := range info.MapNames() {
 		md := newMapDef(info.Maps[name], opts.MapKeys)

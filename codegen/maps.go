@@ -48,9 +48,19 @@ func (g *gen) mapUpdate(md *MapDef, key, val int16) {
 	if md.Key == nil && !md.Bucketed {
 		return // one entry at most: it cannot be full
 	}
+	slot := CounterDropped + g.mapIndex(md.Name)
+	if len(g.loops) > 0 {
+		// Inside a while loop a branch here would double the paths the
+		// verifier explores per iteration: add the sign bit instead (one
+		// when the update failed, zero when it did not).
+		g.emit(asm.RSh.Imm(asm.R0, 63),
+			asm.LoadMapValue(asm.R1, 0, uint32(8*slot)).WithReference(CountersMap),
+			asm.StoreXAdd(asm.R1, asm.R0, asm.DWord))
+		return
+	}
 	lOK := g.newLabel()
 	g.jump(asm.JSGE.Imm(asm.R0, 0, ""), lOK)
-	g.addCounter(1 + g.mapIndex(md.Name))
+	g.addCounter(slot)
 	g.mark(lOK)
 }
 

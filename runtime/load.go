@@ -129,6 +129,11 @@ func explainLoadError(p *codegen.Program, spec *ebpf.CollectionSpec, err error, 
 			}
 		}
 	}
+	if strings.TrimSpace(reason) == "" {
+		// The reload gave no reason (it may even have passed): the load
+		// failed for something other than the verifier; say what.
+		return fmt.Errorf("loading the program for %s: %w", pp.Attach.Name, err)
+	}
 	msg := "the kernel's BPF verifier rejected the program: " + strings.TrimSpace(reason)
 	var out error = fmt.Errorf("%s (in %s)", msg, pp.Attach.Name)
 	if note := notes.at(at); note != nil {

@@ -1,8 +1,13 @@
 package runtime_test
 
 import (
+	"fmt"
+	"strings"
+
 	"bytes"
 	"context"
+	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/runtime/tracetest"
 	"testing"
 	"time"
 
@@ -14,14 +19,29 @@ import (
 // Updates refused because a map is full are counted and reported at exit,
 // never lost silently.
 func TestMapFullReportsDroppedUpdates(t *testing.T) {
-	t.Setenv("BPFTRACE_MAP_KEYS", "10")
+	t.Setenv("BPFTRACE_MAP_KEYS_MAX", "10")
 	p := compileOnly(t, `BEGIN { $i = 0; while ($i < 25) { @x[$i] = $i; @c[$i] = count(); $i++; } exit(); }`)
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	require.NoError(t, runtime.Run(ctx, p, runtime.Options{Out: output.NewText(&out), Stderr: &errOut}))
-	require.Equal(t, "WARNING: 15 updates of map @c were dropped because it was full; raise BPFTRACE_MAP_KEYS (now 10)\n"+
-		"WARNING: 15 updates of map @x were dropped because it was full; raise BPFTRACE_MAP_KEYS (now 10)\n", errOut.String())
+	require.Equal(t, "WARNING: 15 updates of map @c were dropped because it was full; raise BPFTRACE_MAP_KEYS_MAX (now 10)\n"+
+		"WARNING: 15 updates of map @x were dropped because it was full; raise BPFTRACE_MAP_KEYS_MAX (now 10)\n", errOut.String())
 	require.Contains(t, out.String(), "@x[9]: 9\n")
 	require.NotContains(t, out.String(), "@x[10]")
+}
+
+// When the ring buffer is full, events are counted as lost and reported,
+// and an exit() whose event was dropped still ends the run.
+func TestFullRingBufferLostAndExit(t *testing.T) {
+	script := `BEGIN { unroll(100) { printf("%s\n", "0123456789012345678901234567890123456789"); } exit(); }`
+	out, _ := tracetest.Run(t, script, nil, tracetest.Options{Compile: codegen.Options{RingbufSize: 4096}, Timeout: 10 * time.Second})
+	lines := strings.Count(out, "0123456789012345678901234567890123456789\n")
+	require.Less(t, lines, 100, "a 4 KiB ring buffer cannot hold 100 events")
+	var lost int
+	_, err := fmt.Sscanf(out[strings.Index(out, "Lost "):], "Lost %d events\n", &lost)
+	require.NoError(t, err, "lost events are reported: %q", out)
+	// Every printf either printed or counted as lost; the exit event may
+	// be lost too (the reader drains concurrently), and the run ended.
+	require.Contains(t, []int{100, 101}, lines+lost, "printed %d, lost %d", lines, lost)
 }

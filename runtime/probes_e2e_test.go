@@ -466,13 +466,14 @@ func TestFentryRefused(t *testing.T) {
 	}
 }
 
-// usdt probes are refused with a clear message.
-func TestUsdtNotSupported(t *testing.T) {
-	_, err := compile(t, "usdt:/bin/sh:prov:name { }", nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "usdt probes are not supported yet")
-	_, err = compile(t, "U:/bin/sh:prov:name { }", nil)
-	require.Error(t, err)
+// A usdt probe that the binary does not have is refused in one sentence
+// that says how to list the ones it has (usdt_e2e_test.go runs real ones).
+func TestUsdtMissing(t *testing.T) {
+	for _, script := range []string{"usdt:/bin/sh:prov:name { }", "U:/bin/sh:prov:name { }"} {
+		_, err := compile(t, script, nil)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "no USDT probe prov:name in /bin/sh; list them with: gotrace -l 'usdt:/bin/sh:*'")
+	}
 }
 
 func TestSplitCommand(t *testing.T) {

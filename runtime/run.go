@@ -96,19 +96,38 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		return err
 	}
 	readerFailed := false
+	var reportedLost uint64
 	if runErr == nil {
 		if opts.Started != nil {
 			opts.Started()
 		}
-		select {
-		case <-ctx.Done():
-		case <-sigs:
-		case <-ev.exit:
-		case <-opts.Done:
-		case err := <-readerDone:
-			// The reader stopped early: it could not handle an event.
-			runErr, readerFailed = err, true
+		// The counters are polled: lost events are reported as they
+		// happen, and an exit() whose event the full ring buffer dropped
+		// still ends the run.
+		tick := time.NewTicker(200 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+			case <-sigs:
+			case <-ev.exit:
+			case <-opts.Done:
+			case err := <-readerDone:
+				// The reader stopped early: it could not handle an event.
+				runErr, readerFailed = err, true
+			case <-tick.C:
+				c := readCounters(l.Coll.Maps[codegen.CountersMap])
+				if n := c[codegen.CounterLost] - reportedLost; n > 0 {
+					opts.Out.Lost(n)
+					reportedLost += n
+				}
+				if c[codegen.CounterExit] == 0 {
+					continue
+				}
+			}
+			break wait
 		}
+		tick.Stop()
 	}
 
 	// Stop the probes first so that nothing new arrives, then run END,
@@ -131,12 +150,12 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	}
 
 	counters := readCounters(l.Coll.Maps[codegen.CountersMap])
-	if n := counters[0]; n > 0 {
+	if n := counters[codegen.CounterLost] - reportedLost; n > 0 {
 		opts.Out.Lost(n)
 	}
 	for i, md := range p.Maps {
-		if n := counters[1+i]; n > 0 {
-			fmt.Fprintf(opts.Stderr, "WARNING: %d updates of map %s were dropped because it was full; raise BPFTRACE_MAP_KEYS (now %d)\n",
+		if n := counters[codegen.CounterDropped+i]; n > 0 {
+			fmt.Fprintf(opts.Stderr, "WARNING: %d updates of map %s were dropped because it was full; raise BPFTRACE_MAP_KEYS_MAX (now %d)\n",
 				n, md.Name, l.Coll.Maps[md.Kernel].MaxEntries())
 		}
 	}

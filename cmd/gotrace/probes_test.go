@@ -213,7 +213,7 @@ func TestCLIUnattachable(t *testing.T) {
 		{"kprobe:vfs_read+16 { @ = count(); }", true, `^ERROR: cannot attach kprobe:vfs_read\+16: this kernel has no kprobes`},
 		{"hardware:cycles:1e6 { @ = count(); }", true, `^ERROR: cannot attach hardware:cycles:1e6: this machine has no hardware performance counters`},
 		{"fentry:vfs_read { @ = count(); }", false, `^ERROR: cannot load fentry:vfs_read: fentry probes need BPF trampolines, which this kernel refuses \(fentry/fexit programs cannot load`},
-		{"usdt:/bin/sh:p:n { @ = count(); }", false, `^stdin:1:1-17: ERROR: usdt probes are not supported yet`},
+		{"usdt:/bin/sh:p:n { @ = count(); }", false, `^stdin:1:1-17: ERROR: no USDT probe p:n in /bin/sh`},
 	} {
 		r := gotrace(t, "", "--dry-run", "-e", tc.script)
 		if tc.dryRun {
