@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -261,6 +262,13 @@ type cleanRun struct {
 // is left behind.
 func runInProcess(t *testing.T, script string, during func()) cleanRun {
 	t.Helper()
+	return runInProcessUntil(t, script, during, nil)
+}
+
+// runInProcessUntil is runInProcess for a run that ends when done closes
+// (the -c command or the -p process exited).
+func runInProcessUntil(t *testing.T, script string, during func(), ended <-chan struct{}) cleanRun {
+	t.Helper()
 	requireKernel(t)
 	p := compileScript(t, script)
 	before := heldBPF("self")
@@ -273,6 +281,7 @@ func runInProcess(t *testing.T, script string, during func()) cleanRun {
 	opts := runtime.Options{
 		Out:    output.NewText(&out),
 		Stderr: &errOut,
+		Done:   ended,
 		Started: func() {
 			r.started = true
 			r.held = len(heldBPF("self")) - len(before)
@@ -666,4 +675,29 @@ func TestLoadPrintfDeliveredPlusLost(t *testing.T) {
 	if lc.lines < total {
 		assert.True(t, lc.lostSet, "events went missing without a Lost N events line")
 	}
+}
+
+// The end of the -p process ends the run, and nothing is left behind.
+func TestCleanupTracedProcessExits(t *testing.T) {
+	sleep := exec.Command("/bin/sleep", "0.3")
+	require.NoError(t, sleep.Start())
+	defer sleep.Wait()
+	exited, stop, err := runtime.WatchProcess(sleep.Process.Pid)
+	require.NoError(t, err)
+	defer stop()
+	r := runInProcessUntil(t, `tracepoint:syscalls:sys_enter_getppid { @t = count(); } interval:ms:10 { @i = count(); }`, nil, exited)
+	require.NoError(t, r.err, r.stderr)
+	require.True(t, r.started)
+	assert.Contains(t, r.stdout, "@i: ")
+}
+
+// The end of the -c command ends the run, and nothing is left behind.
+func TestCleanupCommandExits(t *testing.T) {
+	cmd, err := runtime.StartCommand([]string{"/bin/sleep", "0.2"}, nil, io.Discard, io.Discard)
+	require.NoError(t, err)
+	defer cmd.Stop()
+	r := runInProcessUntil(t, `tracepoint:syscalls:sys_enter_nanosleep { @n = count(); } tracepoint:syscalls:sys_enter_clock_nanosleep { @c = count(); }`,
+		func() { cmd.Release() }, cmd.Done())
+	require.NoError(t, r.err, r.stderr)
+	require.True(t, r.started)
 }
