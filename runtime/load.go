@@ -130,14 +130,24 @@ func explainLoadError(p *codegen.Program, spec *ebpf.CollectionSpec, err error, 
 		}
 	}
 	if strings.TrimSpace(reason) == "" {
-		// The reload gave no reason (it may even have passed): the load
-		// failed for something other than the verifier; say what.
-		return fmt.Errorf("loading the program for %s: %w", pp.Attach.Name, err)
+		// The reload's log holds no reason: use the kernel's error.
+		var errno unix.Errno
+		switch {
+		case errors.Is(err, unix.E2BIG):
+			reason = "BPF program is too large (the verifier gave up: bound the loop or split the probe)"
+		case errors.As(err, &errno) && (errno == unix.EACCES || errno == unix.EINVAL):
+			reason = errno.Error()
+		default:
+			return fmt.Errorf("loading the program for %s: %w", pp.Attach.Name, err)
+		}
 	}
 	msg := "the kernel's BPF verifier rejected the program: " + strings.TrimSpace(reason)
 	var out error = fmt.Errorf("%s (in %s)", msg, pp.Attach.Name)
 	if note := notes.at(at); note != nil {
 		out = &lang.Error{Src: note.Src, Span: note.Span, Msg: msg}
+	} else if pp.Attach.Spec != nil {
+		// No instruction to point at: point at the probe.
+		out = &lang.Error{Src: p.Info.Src, Span: pp.Attach.Spec.Span, Msg: msg}
 	}
 	if !full {
 		return out
