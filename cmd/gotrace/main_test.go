@@ -151,8 +151,12 @@ func start(t *testing.T, attaching string, args ...string) *started {
 		}
 	})
 	s.out.waitFor(t, attaching, s.errOut)
-	if !strings.Contains(strings.Join(args, " "), "BEGIN") {
-		waitForLinksOf(t, strconv.Itoa(s.cmd.Process.Pid), 1)
+	// Wait for every announced probe to be attached (scripts with BEGIN or
+	// END announce probes that have no link).
+	if joined := strings.Join(args, " "); !strings.Contains(joined, "BEGIN") && !strings.Contains(joined, "END") {
+		n := 1
+		fmt.Sscanf(attaching, "Attaching %d", &n)
+		waitForLinksOf(t, strconv.Itoa(s.cmd.Process.Pid), n)
 	}
 	return s
 }
