@@ -15,12 +15,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/gotrace/gotrace/codegen"
-	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 )
@@ -99,47 +97,10 @@ func fuzzAddSeeds(f *testing.F) {
 	}
 }
 
-// fuzzEnv caches the kernel's answers: the fuzzer asks for the same few
-// tracepoints over and over.
-var fuzzEnv = sync.OnceValue(func() lang.Env {
-	type fmtResult struct {
-		f   *kernel.TracepointFormat
-		err error
-	}
-	type matchResult struct {
-		m   []string
-		err error
-	}
-	var mu sync.Mutex
-	formats := map[string]fmtResult{}
-	matches := map[string]matchResult{}
-	return lang.Env{
-		StrLen: 64,
-		Args:   []string{"1", "two"},
-		TracepointFormat: func(cat, event string) (*kernel.TracepointFormat, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			k := cat + ":" + event
-			r, ok := formats[k]
-			if !ok {
-				r.f, r.err = kernel.ReadTracepointFormat(cat, event)
-				formats[k] = r
-			}
-			return r.f, r.err
-		},
-		MatchTracepoints: func(cat, event string) ([]string, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			k := cat + ":" + event
-			r, ok := matches[k]
-			if !ok {
-				r.m, r.err = kernel.MatchTracepoints(cat, event)
-				matches[k] = r
-			}
-			return r.m, r.err
-		},
-	}
-})
+// fuzzEnv is the running kernel's view (the kernel package caches its
+// answers, misses included: the fuzzer asks for the same few tracepoints
+// over and over).
+func fuzzEnv() lang.Env { return lang.Env{StrLen: 64, Args: []string{"1", "two"}} }
 
 // fuzzMaxPrograms skips scripts that expand to more programs than this
 // (tracepoint:*:*): loading hundreds of programs is slow, not wrong.

@@ -205,6 +205,9 @@ func (e *tracepointNotFoundError) Is(target error) bool { return target == ErrTr
 var formatCache struct {
 	mu sync.Mutex
 	m  map[string]*TracepointFormat
+	// missing remembers tracepoints that do not exist: scripts (and the
+	// fuzzer) may ask for the same one many times.
+	missing map[string]error
 }
 
 // ReadTracepointFormat reads and parses the format of tracepoint cat:name.
@@ -215,6 +218,10 @@ func ReadTracepointFormat(cat, name string) (*TracepointFormat, error) {
 	if tf, ok := formatCache.m[key]; ok {
 		formatCache.mu.Unlock()
 		return tf, nil
+	}
+	if err, ok := formatCache.missing[key]; ok {
+		formatCache.mu.Unlock()
+		return nil, err
 	}
 	formatCache.mu.Unlock()
 
@@ -230,7 +237,14 @@ func ReadTracepointFormat(cat, name string) (*TracepointFormat, error) {
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			_, cerr := os.Stat(filepath.Join(dir, "events", cat))
-			return nil, &tracepointNotFoundError{cat: cat, name: name, catExists: cerr == nil}
+			nf := &tracepointNotFoundError{cat: cat, name: name, catExists: cerr == nil}
+			formatCache.mu.Lock()
+			if formatCache.missing == nil {
+				formatCache.missing = map[string]error{}
+			}
+			formatCache.missing[key] = nf
+			formatCache.mu.Unlock()
+			return nil, nf
 		}
 		return nil, fmt.Errorf("cannot read the format of tracepoint %s:%s: %v", cat, name, err)
 	}

@@ -15,11 +15,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 )
 
@@ -188,46 +186,10 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// fuzzEnv is the running kernel's view with its answers cached: the fuzzer
-// asks for the same few tracepoints millions of times.
-var fuzzEnv = sync.OnceValue(func() *lang.Env {
-	type fmtResult struct {
-		f   *kernel.TracepointFormat
-		err error
-	}
-	type matchResult struct {
-		m   []string
-		err error
-	}
-	var mu sync.Mutex
-	formats := map[string]fmtResult{}
-	matches := map[string]matchResult{}
-	return &lang.Env{
-		StrLen: 64,
-		TracepointFormat: func(cat, event string) (*kernel.TracepointFormat, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			k := cat + ":" + event
-			r, ok := formats[k]
-			if !ok {
-				r.f, r.err = kernel.ReadTracepointFormat(cat, event)
-				formats[k] = r
-			}
-			return r.f, r.err
-		},
-		MatchTracepoints: func(cat, event string) ([]string, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			k := cat + ":" + event
-			r, ok := matches[k]
-			if !ok {
-				r.m, r.err = kernel.MatchTracepoints(cat, event)
-				matches[k] = r
-			}
-			return r.m, r.err
-		},
-	}
-})
+// fuzzEnv is the running kernel's view (the kernel package caches its
+// answers, misses included: the fuzzer asks for the same few tracepoints
+// millions of times).
+func fuzzEnv() *lang.Env { return &lang.Env{StrLen: 64} }
 
 // FuzzCheck: parsing and checking never panic; the checker's errors are
 // positioned too.
