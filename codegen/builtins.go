@@ -77,6 +77,11 @@ var builtinVars = map[string]*builtinVarGen{
 		g.storeBytes(off, size, []byte(name))
 	}},
 	"retval": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
+		if g.ap.Proto != nil {
+			// fexit: the return value follows the arguments.
+			g.emit(asm.LoadMem(dst, g.ctx(), int16(8*len(g.ap.Proto.Params)), asm.DWord))
+			return
+		}
 		if g.ap.Kind == "tracepoint" {
 			f := g.ap.Format.Field("ret")
 			g.emit(asm.LoadMem(dst, g.ctx(), int16(f.Offset), asm.DWord))

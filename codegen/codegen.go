@@ -195,6 +195,12 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 				Instructions: insns,
 				License:      "GPL",
 			}
+			switch ap.Kind {
+			case "fentry":
+				spec.AttachType, spec.AttachTo = ebpf.AttachTraceFEntry, ap.Func
+			case "fexit":
+				spec.AttachType, spec.AttachTo = ebpf.AttachTraceFExit, ap.Func
+			}
 			p.Spec.Programs[name] = spec
 			p.Probes = append(p.Probes, &ProbeProgram{Attach: ap, Name: name, Spec: spec})
 		}
@@ -211,6 +217,8 @@ func programType(ap *lang.AttachPoint) ebpf.ProgramType {
 		return ebpf.Kprobe
 	case "interval", "profile", "software", "hardware":
 		return ebpf.PerfEvent
+	case "fentry", "fexit":
+		return ebpf.Tracing
 	}
 	// BEGIN and END are raw tracepoint programs run with BPF_PROG_TEST_RUN.
 	return ebpf.RawTracepoint

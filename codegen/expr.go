@@ -449,8 +449,14 @@ func (g *gen) fieldInt(e *lang.FieldExpr, dst asm.Register) {
 	xt := g.typeOf(e.X)
 	switch xt.Kind {
 	case lang.KindCtx:
-		f := g.ap.Format.Field(e.Field)
 		t := g.typeOf(e)
+		if g.ap.Proto != nil {
+			// fentry/fexit: the context is an array of u64 arguments.
+			g.emit(asm.LoadMem(dst, g.ctx(), int16(8*lang.ParamIndex(g.ap.Proto, e.Field)), asm.DWord))
+			g.truncate(dst, t)
+			return
+		}
+		f := g.ap.Format.Field(e.Field)
 		// t.Size may be narrower than the field: syscall tracepoints
 		// store an int argument in 8 bytes (little-endian: the low half first).
 		size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[t.Size]

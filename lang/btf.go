@@ -272,3 +272,30 @@ func KernelConstant(name string) (int64, bool) {
 	v, ok := enumValues.values[name]
 	return v, ok
 }
+
+// kernelFuncProto finds a kernel function's prototype in BTF.
+func kernelFuncProto(name string) (*btf.FuncProto, error) {
+	spec, err := loadKernelBTF()
+	if err != nil {
+		return nil, err
+	}
+	var fn *btf.Func
+	if err := spec.TypeByName(name, &fn); err != nil {
+		return nil, fmt.Errorf("kernel function %s is not in BTF; list them with: gotrace -l 'fentry:*'", name)
+	}
+	proto, ok := fn.Type.(*btf.FuncProto)
+	if !ok {
+		return nil, fmt.Errorf("kernel function %s has no prototype in BTF", name)
+	}
+	return proto, nil
+}
+
+// ParamIndex is the position of parameter name in proto (-1: none).
+func ParamIndex(proto *btf.FuncProto, name string) int {
+	for i, p := range proto.Params {
+		if p.Name == name {
+			return i
+		}
+	}
+	return -1
+}

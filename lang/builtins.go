@@ -117,6 +117,18 @@ func retvalType(c *checker, id *IdentExpr) *Type {
 
 func argsType(c *checker, id *IdentExpr) *Type {
 	for _, ap := range c.probe.Attach {
+		if ap.Kind == "fentry" || ap.Kind == "fexit" {
+			// The traced function's parameters, from its BTF prototype.
+			if ap.Proto == nil {
+				proto, err := kernelFuncProto(ap.Func)
+				if err != nil {
+					c.errorf(id, "%s: %v", ap.Name, err)
+					return nil
+				}
+				ap.Proto = proto
+			}
+			continue
+		}
 		if ap.Format == nil {
 			hint := ""
 			if ap.HasArgN() {

@@ -129,6 +129,16 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 			pi.Attach = append(pi.Attach, c.expandSpec(s)...)
 		}
 		pi.Attach = c.dropMissing(pi.Attach) // probes.go
+		for _, ap := range pi.Attach {
+			if (ap.Kind == "fentry" || ap.Kind == "fexit") && !ap.Wildcard && ap.Proto == nil {
+				proto, err := kernelFuncProto(ap.Func)
+				if err != nil {
+					c.errorf(ap.Spec, "%v", err)
+					continue
+				}
+				ap.Proto = proto
+			}
+		}
 		c.info.Probes = append(c.info.Probes, pi)
 	}
 	if len(c.errs) > 0 {
@@ -737,6 +747,18 @@ func (c *checker) field(e *FieldExpr) *Type {
 		}
 		var ft *Type
 		for _, ap := range c.probe.Attach {
+			if ap.Proto != nil {
+				t := c.paramType(e, ap)
+				if t == nil {
+					return nil
+				}
+				if ft != nil && !ft.Equal(t) {
+					c.errorf(e, "args->%s has different types in the probes of this clause", e.Field)
+					return nil
+				}
+				ft = t
+				continue
+			}
 			f := ap.Format.Field(e.Field)
 			if f == nil {
 				names := []string{}
@@ -780,6 +802,28 @@ func (c *checker) field(e *FieldExpr) *Type {
 	}
 	c.errorf(e, "%s is %s, which has no field '%s'", e.X, t, e.Field)
 	return nil
+}
+
+// paramType types args->name in fentry/fexit: the parameter's BTF type.
+func (c *checker) paramType(e *FieldExpr, ap *AttachPoint) *Type {
+	i := ParamIndex(ap.Proto, e.Field)
+	if i < 0 {
+		names := make([]string, len(ap.Proto.Params))
+		for j, p := range ap.Proto.Params {
+			names[j] = p.Name
+		}
+		c.errorf(e, "%s has no parameter '%s'%s (it has: %s)", ap.Func, e.Field, didYouMean(e.Field, names), strings.Join(names, ", "))
+		return nil
+	}
+	t, err := fromBTF(ap.Proto.Params[i].Type, false)
+	if err != nil || t.Kind == KindRecord || t.Kind == KindString {
+		c.errorf(e, "parameter %s of %s cannot be read as a value", e.Field, ap.Func)
+		return nil
+	}
+	if t.Kind == KindInt && !t.Ptr {
+		t.Size = min(t.Size, 8)
+	}
+	return t
 }
 
 // pointerCast types (T *)x: integer pointers, or pointers to kernel types.
@@ -986,6 +1030,7 @@ func funcNames() []string {
 // edit distance 2, or "".
 func didYouMean(name string, candidates []string) string {
 	best, bestD := "", 3
+	candidates = append([]string(nil), candidates...) // callers keep their order
 	sort.Strings(candidates)
 	for _, c := range candidates {
 		d := editDistance(name, c)

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"github.com/cilium/ebpf/btf"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,9 @@ type AttachPoint struct {
 	// USDT is the probe's note (usdt probes): where its arguments live and
 	// its semaphore.
 	USDT *kernel.USDTProbe
+	// Proto is the traced function's BTF prototype (fentry/fexit), set when
+	// the script reads args: args->name is parameter name.
+	Proto *btf.FuncProto
 }
 
 // HasArgN reports whether arg0..arg5 mean something here.
