@@ -12,8 +12,8 @@ package codegen_test
 
 import (
 	"errors"
+	"github.com/gotrace/gotrace/internal/fuzzseed"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,76 +24,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var fuzzSeedGlobs = []string{
-	"../testdata/codegen/*.gt",
-	"../testdata/e2e/*.bt",
-	"../lang/testdata/parse/*.bt",
-	"../testdata/fuzz/bpftrace/*.bt",
-	"../examples/*.gt",
-}
-
-// fuzzChunkGlobs are files of many small scripts separated by "---" lines
-// (the checker's error cases): each script is a seed.
-var fuzzChunkGlobs = []string{"../lang/testdata/errors/*.gt"}
-
-// fuzzSnippets reach code generation paths the files do not.
-var fuzzSnippets = []string{
-	`BEGIN { printf("%s|%d|%u|%x|%p|%c|%5s|%-5d|%lu|%lld\n", "abc", -1, -1, 255, 4096, 66, "ab", 7, 123, -9); exit(); }`,
-	`BEGIN < $x = 1; @m[$x, "k"] = (2, "v"); print(@m); >`,
-	`kprobe:sys_clone < printf("clone by %s\n", comm) >`,
-	`kretprobe:sys_read /retval > 0/ { @b = hist(retval); }`,
-	`kprobe:vfs_read { @[func] = count(); @a[arg0, arg1] = sum(arg2); }`,
-	`tracepoint:syscalls:sys_enter_openat /pid == 1/ { @[comm, str(args->filename)] = count(); }`,
-	`tracepoint:syscalls:sys_exit_read /args->ret > 0/ { @bytes = lhist(args->ret, 0, 1000, 100); }`,
-	`t:sched:sched_switch { @s = stats(cpu); @a = avg(pid); @mn = min(tid); @mx = max(uid); @su = sum(gid); }`,
-	`BEGIN { @ = 1; @x = count(); @y[1] = 2; } interval:ms:100 { print(@); clear(@); zero(@x); delete(@y[1]); exit(); }`,
-	`profile:hz:99 { @[cpu] = count(); }`,
-	`uprobe:/bin/true:main { @[probe] = count(); } uretprobe:/bin/true:main { @r = retval; }`,
-	`rawtracepoint:sched_switch { @ = arg0; }`,
-	`BEGIN { $i = 0; while ($i < 10) { $i++; if ($i == 3) { continue; } if ($i > 7) { break; } } unroll(3) { $i += 1; } exit(); }`,
-	`BEGIN { $a = (uint32)-1; $b = (int8)300; $c = 1 ? 2 : 3; $d = !~-$a; $t = (1, "x", 2); printf("%d %s\n", $t.0, $t.1); }`,
-	`BEGIN { @s["a"] = "x"; @n = -5; $x = @s["a"] == "x"; }`,
-	`BEGIN { printf("%d %d %d %s\n", elapsed, nsecs, $1, str($2)); printf("%d\n", $#); }`,
-	`BEGIN { $s = "012345678901234567890123456789012345678901234567890123456789012"; printf("%s\n", $s); }`,
-	`BEGIN { $x = 0x7fffffffffffffff + 1_000 * 010 / 3 % 7 << 2 >> 1 & 3 | 4 ^ 5; $x <<= 1; $x %= 3; $x ^= 2; }`,
-	`BEGIN { @x[1] = 1; @x[1]++; @x[2]--; @y = @x[1] + 1; }`,
-	`END { printf("%d %d %d %d %s %s\n", pid, tid, uid, gid, comm, probe); @c = rand; @g = cgroup; @u = username; @k = curtask; }`,
-	`tracepoint:syscalls:sys_enter_write { $b = args->count; @[str(args->buf, 8)] = count(); }`,
-}
-
 func fuzzAddSeeds(f *testing.F) {
-	for _, g := range fuzzSeedGlobs {
-		files, err := filepath.Glob(g)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(string(b), false)
-		}
+	scripts, err := fuzzseed.Scripts("..")
+	if err != nil {
+		f.Fatal(err)
 	}
-	for _, g := range fuzzChunkGlobs {
-		files, err := filepath.Glob(g)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			for _, s := range strings.Split(string(b), "\n---\n") {
-				f.Add(s, false)
-			}
-		}
-	}
-	for _, s := range fuzzSnippets {
+	for _, s := range scripts {
 		f.Add(s, false)
 		if strings.Contains(s, "kprobe") {
-			f.Add(s, true)
+			f.Add(s, true) // as if the kernel had kprobes
 		}
 	}
 }

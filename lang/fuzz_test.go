@@ -12,8 +12,7 @@ package lang_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
+	"github.com/gotrace/gotrace/internal/fuzzseed"
 	"strings"
 	"testing"
 	"time"
@@ -21,78 +20,12 @@ import (
 	"github.com/gotrace/gotrace/lang"
 )
 
-// fuzzSeedGlobs are the script files used as seeds, relative to lang/.
-var fuzzSeedGlobs = []string{
-	"testdata/parse/*.bt",
-	"../testdata/codegen/*.gt",
-	"../testdata/e2e/*.bt",
-	"../testdata/fuzz/bpftrace/*.bt",
-	"../examples/*.gt",
-}
-
-// fuzzChunkGlobs are files of many small scripts separated by "---" lines
-// (the checker's error cases): each script is a seed.
-var fuzzChunkGlobs = []string{"testdata/errors/*.gt"}
-
-// fuzzSnippets are small scripts that reach corners the files do not.
-var fuzzSnippets = []string{
-	``,
-	`// only a comment`,
-	"#!/usr/bin/env bpftrace\n#include <linux/sched.h>\nBEGIN { exit(); }",
-	`BEGIN { printf("%s|%d|%u|%x|%p|%c|%5s|%-5d|%lu|%lld\n", "abc", -1, -1, 255, 4096, 66, "ab", 7, 123, -9); exit(); }`,
-	`BEGIN < $x = 1; @m[$x, "k"] = (2, "v"); print(@m); >`,
-	`kprobe:sys_clone < printf("clone by %s\n", comm) >`,
-	`kretprobe:sys_read /retval > 0/ { @b = hist(retval); }`,
-	`tracepoint:syscalls:sys_enter_openat /pid == 1/ { @[comm, str(args->filename)] = count(); }`,
-	`tracepoint:syscalls:sys_exit_read /args->ret > 0/ { @bytes = lhist(args->ret, 0, 1000, 100); }`,
-	`t:sched:sched_switch { @s = stats(cpu); @a = avg(pid); @mn = min(tid); @mx = max(uid); @su = sum(gid); }`,
-	`BEGIN { @ = 1; @x = count(); @y[1] = 2; } interval:ms:100 { print(@); clear(@); zero(@x); delete(@y[1]); exit(); }`,
-	`profile:hz:99 { @[cpu] = count(); }`,
-	`uprobe:/bin/true:main { @[probe] = count(); } uretprobe:/bin/true:main { @r = retval; }`,
-	`rawtracepoint:sched_switch { @ = arg0; }`,
-	`BEGIN { $i = 0; while ($i < 10) { $i++; if ($i == 3) { continue; } if ($i > 7) { break; } } unroll(3) { $i += 1; } exit(); }`,
-	`BEGIN { $a = (uint32)-1; $b = (int8)300; $c = 1 ? 2 : 3; $d = !~-$a; $t = (1, "x", 2); printf("%d %s\n", $t.0, $t.1); }`,
-	`BEGIN { @s["a"] = "x"; @n = -5; $x = @s["a"] == "x"; $y = sizeof(struct task_struct); }`,
-	`BEGIN { printf("%d %d %d %s\n", elapsed, nsecs, $1, str($2)); printf("%d\n", $#); }`,
-	`BEGIN { $p = curtask->pid; $q = ((struct task_struct *)curtask)->real_parent->pid; }`,
-	`t:syscalls:sys_enter_* { @[probe] = count(); }`,
-	`BEGIN { $s = "0123456789012345678901234567890123456789012345678901234567890123"; }`,
-	`BEGIN { $s = "01234567890123456789012345678901234567890123456789012345678901234"; }`,
-	`BEGIN { $x = 0x7fffffffffffffff + 1_000 * 010 / 3 % 7 << 2 >> 1 & 3 | 4 ^ 5; $x <<= 1; $x %= 3; $x ^= 2; }`,
-	"BEGIN { \"\\x41\\n\\t\\\\\\\"\"; }",
-	`BEGIN { @x[1] = 1; @x[1]++; @x[2]--; @y = @x[1] + 1; }`,
-}
-
 func fuzzAddSeeds(f *testing.F) {
-	for _, g := range fuzzSeedGlobs {
-		files, err := filepath.Glob(g)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(string(b))
-		}
+	scripts, err := fuzzseed.Scripts("..")
+	if err != nil {
+		f.Fatal(err)
 	}
-	for _, g := range fuzzChunkGlobs {
-		files, err := filepath.Glob(g)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			for _, s := range strings.Split(string(b), "\n---\n") {
-				f.Add(s)
-			}
-		}
-	}
-	for _, s := range fuzzSnippets {
+	for _, s := range scripts {
 		f.Add(s)
 	}
 }
