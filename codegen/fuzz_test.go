@@ -12,13 +12,13 @@ package codegen_test
 
 import (
 	"errors"
-	"github.com/gotrace/gotrace/internal/fuzzseed"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/fuzzseed"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 	"golang.org/x/sys/unix"

@@ -12,11 +12,11 @@ package lang_test
 
 import (
 	"errors"
-	"github.com/gotrace/gotrace/internal/fuzzseed"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gotrace/gotrace/internal/fuzzseed"
 	"github.com/gotrace/gotrace/lang"
 )
 

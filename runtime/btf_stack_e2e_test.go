@@ -2,7 +2,6 @@ package runtime_test
 
 import (
 	"fmt"
-	"github.com/gotrace/gotrace/runtime/tracetest"
 	"os"
 	"regexp"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotrace/gotrace/runtime/tracetest"
 	"github.com/stretchr/testify/require"
 )
 
