@@ -947,12 +947,19 @@ func TestSyslatency(t *testing.T) {
 }
 
 func TestRwbytes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "dd")
+	// dd under a name of its own: other tests (other packages, run in
+	// parallel) run dd too.
+	dir := t.TempDir()
+	dd := filepath.Join(dir, "ddrwbytes")
+	ddPath, err := exec.LookPath("dd")
+	require.NoError(t, err)
+	require.NoError(t, os.Symlink(ddPath, dd))
+	path := filepath.Join(dir, "out")
 	out := run(t, "rwbytes", runOpts{}, func() {
-		require.NoError(t, exec.Command("dd", "if=/dev/zero", "of="+path, "bs=12345", "count=3", "status=none").Run())
+		require.NoError(t, exec.Command(dd, "if=/dev/zero", "of="+path, "bs=12345", "count=3", "status=none").Run())
 	})
-	requireLine(t, out, lineRE(`@write_bytes\[dd\]: %d`, 3*12345))
-	v := mapValues(t, out, "@read_bytes[dd]: ")
+	requireLine(t, out, lineRE(`@write_bytes\[ddrwbytes\]: %d`, 3*12345))
+	v := mapValues(t, out, "@read_bytes[ddrwbytes]: ")
 	require.Len(t, v, 1, out)
 	assert.GreaterOrEqual(t, v[0], 3*12345)
 }
