@@ -262,9 +262,10 @@ func genStr(g *gen, call *lang.CallExpr, off int16, size int) {
 	n := g.typeOf(call).Size
 	g.zero(off, size)
 	g.withTemp(func(p asm.Register) {
-		g.intInto(call.Args[0], p)
+		p = g.intIntoArg3(call.Args[0], p)
 		g.addr(asm.R1, off)
-		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, p))
+		g.emit(asm.Mov.Imm(asm.R2, int32(n)))
+		g.movR3(p)
 		// bpf_probe_read_str reads kernel and user addresses alike on
 		// architectures with separate address spaces checks (x86-64), as
 		// bpftrace does; tracepoint pointers are usually user pointers.
@@ -435,31 +436,36 @@ func genBuf(g *gen, call *lang.CallExpr, off int16, size int) {
 		g.memInto(call.Args[0], off+8, (n+7)&^7)
 		return
 	}
+	dynamic := false
+	if len(call.Args) == 2 {
+		_, isConst := g.isConst(call.Args[1])
+		dynamic = !isConst
+	}
 	g.withTemp(func(p asm.Register) {
-		g.intInto(call.Args[0], p)
-		if len(call.Args) == 2 {
-			if _, ok := g.isConst(call.Args[1]); !ok {
-				// A run-time length, clamped to the buffer: 1..n.
-				g.withTemp(func(l asm.Register) {
-					g.intInto(call.Args[1], l)
-					lOK, lSmall := g.newLabel(), g.newLabel()
-					g.jump(asm.JLE.Imm(l, int32(n), ""), lOK)
-					g.emit(asm.Mov.Imm(l, int32(n)))
-					g.mark(lOK)
-					g.jump(asm.JGE.Imm(l, 1, ""), lSmall)
-					g.emit(asm.Mov.Imm(l, 1))
-					g.mark(lSmall)
-					g.emit(asm.StoreMem(asm.RFP, off, l, asm.DWord))
-					g.addr(asm.R1, off+8)
-					g.emit(asm.Mov.Reg(asm.R2, l), asm.Mov.Reg(asm.R3, p))
-					g.readCall(asm.FnProbeRead, call)
-				})
-				return
-			}
+		if !dynamic {
+			p = g.intIntoArg3(call.Args[0], p)
+			g.addr(asm.R1, off+8)
+			g.emit(asm.Mov.Imm(asm.R2, int32(n)))
+			g.movR3(p)
+			g.readCall(asm.FnProbeRead, call)
+			return
 		}
-		g.addr(asm.R1, off+8)
-		g.emit(asm.Mov.Imm(asm.R2, int32(n)), asm.Mov.Reg(asm.R3, p))
-		g.readCall(asm.FnProbeRead, call)
+		g.intInto(call.Args[0], p)
+		// A run-time length, clamped to the buffer: 1..n.
+		g.withTemp(func(l asm.Register) {
+			g.intInto(call.Args[1], l)
+			lOK, lSmall := g.newLabel(), g.newLabel()
+			g.jump(asm.JLE.Imm(l, int32(n), ""), lOK)
+			g.emit(asm.Mov.Imm(l, int32(n)))
+			g.mark(lOK)
+			g.jump(asm.JGE.Imm(l, 1, ""), lSmall)
+			g.emit(asm.Mov.Imm(l, 1))
+			g.mark(lSmall)
+			g.emit(asm.StoreMem(asm.RFP, off, l, asm.DWord))
+			g.addr(asm.R1, off+8)
+			g.emit(asm.Mov.Reg(asm.R2, l), asm.Mov.Reg(asm.R3, p))
+			g.readCall(asm.FnProbeRead, call)
+		})
 	})
 }
 

@@ -699,16 +699,52 @@ func (g *gen) deref(e *lang.UnaryExpr, dst asm.Register) {
 	if t.Ptr || size == 0 {
 		size = 8
 	}
-	g.intInto(e.X, dst)
+	p := g.intIntoArg3(e.X, dst)
 	slot := g.alloc(8)
 	g.emit(storeImm(asm.RFP, slot, 0))
 	g.addr(asm.R1, slot)
-	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Reg(asm.R3, dst))
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)))
+	g.movR3(p)
 	g.readCall(readHelper(g.typeOf(e.X).User), e)
 	width := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]
 	if t.Signed && size < 8 {
 		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, width))
 	} else {
 		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
+	}
+}
+
+// intIntoArg3 compiles e into r for a helper's third argument, to be
+// copied to R3 once R1 and R2 are set, and returns where the value is.
+// When e is a single load or move (a context field, a constant) it goes
+// straight into R3 instead: nothing between it and the call touches R3,
+// and the copy is saved. The caller copies with movR3, which knows.
+func (g *gen) intIntoArg3(e lang.Expr, r asm.Register) asm.Register {
+	start := len(g.insns)
+	g.intInto(e, r)
+	if len(g.insns) != start+1 {
+		return r
+	}
+	in := &g.insns[start]
+	switch in.OpCode.Class() {
+	case asm.LdXClass, asm.LdClass:
+	case asm.ALU64Class:
+		if in.OpCode.ALUOp() != asm.Mov {
+			return r
+		}
+	default:
+		return r
+	}
+	if in.Dst != r || in.Src == r {
+		return r
+	}
+	in.Dst = asm.R3
+	return asm.R3
+}
+
+// movR3 copies p, from intIntoArg3, to R3 unless it is there already.
+func (g *gen) movR3(p asm.Register) {
+	if p != asm.R3 {
+		g.emit(asm.Mov.Reg(asm.R3, p))
 	}
 }

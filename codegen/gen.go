@@ -31,6 +31,7 @@ type gen struct {
 	busy     [len(temps)]bool
 	exit     label
 	loops    []loopLabels
+	keyAddr  fpAddr
 	err      error
 }
 
@@ -166,7 +167,18 @@ func (g *gen) zero(off int16, size int) {
 
 // addr sets reg to the address fp+off.
 func (g *gen) addr(reg asm.Register, off int16) {
+	if g.keyAddr.ok && g.keyAddr.off == off && reg != g.keyAddr.reg {
+		g.emit(asm.Mov.Reg(reg, g.keyAddr.reg))
+		return
+	}
 	g.emit(asm.Mov.Reg(reg, asm.RFP), asm.Add.Imm(reg, int32(off)))
+}
+
+// fpAddr is a callee-saved register known to hold fp+off (see withKey).
+type fpAddr struct {
+	reg asm.Register
+	off int16
+	ok  bool
 }
 
 // ---- registers ----

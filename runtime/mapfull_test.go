@@ -1,19 +1,19 @@
 package runtime_test
 
 import (
-	"fmt"
-	"strings"
-
 	"bytes"
 	"context"
-	"github.com/gotrace/gotrace/codegen"
-	"github.com/gotrace/gotrace/runtime/tracetest"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/gotrace/gotrace/codegen"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/gotrace/gotrace/runtime/output"
-	"github.com/stretchr/testify/require"
+	"github.com/gotrace/gotrace/runtime/tracetest"
 )
 
 // Updates refused because a map is full are counted and reported at exit,
@@ -29,6 +29,26 @@ func TestMapFullReportsDroppedUpdates(t *testing.T) {
 		"WARNING: 15 updates of map @x were dropped because it was full; raise BPFTRACE_MAP_KEYS_MAX (now 10)\n", errOut.String())
 	require.Contains(t, out.String(), "@x[9]: 9\n")
 	require.NotContains(t, out.String(), "@x[10]")
+}
+
+// Outside loops a refused insert takes a branch of its own; count(),
+// hist() and lhist() share their in-place add with the drop counter, and
+// every other kind counts it separately. Each is checked here.
+func TestMapFullDropsOutsideLoops(t *testing.T) {
+	t.Setenv("BPFTRACE_MAP_KEYS_MAX", "4")
+	p := compileOnly(t, `BEGIN { $i = 0; unroll(7) { @c[$i] = count(); @s[$i] = sum(5); @m[$i] = max($i);
+	  @h[$i] = hist($i); @l[$i] = lhist($i, 0, 10, 1); @x[$i] = $i; $i++; } exit(); }`)
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, runtime.Run(ctx, p, runtime.Options{Out: output.NewText(&out), Stderr: &errOut}))
+	for _, m := range []string{"c", "h", "l", "m", "s", "x"} {
+		require.Contains(t, errOut.String(), fmt.Sprintf("WARNING: 3 updates of map @%s were dropped because it was full", m))
+	}
+	require.Contains(t, out.String(), "@c[3]: 1\n")
+	require.Contains(t, out.String(), "@s[3]: 5\n")
+	require.NotContains(t, out.String(), "@c[4]")
+	require.NotContains(t, out.String(), "@s[4]")
 }
 
 // When the ring buffer is full, events are counted as lost and reported,
