@@ -1,6 +1,8 @@
 package lang
 
 import (
+	"sync"
+
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
@@ -18,13 +20,21 @@ import (
 // "{", "}", "<" and ">", so wherever the grammar means the operator it says
 // so with a :Punct type, e.g. '/':Punct for division.
 
-var scriptParser = participle.MustBuild[gProgram](
-	participle.Lexer(ScriptLexer),
-	// No backtracking: once a rule has matched its first token it must
-	// match the rest, so errors are reported where the script goes wrong
-	// rather than where some alternative gave up.
-	participle.UseLookahead(0),
-)
+// scriptParser returns the parser built from the grammar below. Building
+// it takes participle about a millisecond of reflection (several on a cold
+// start), so it starts in the background as soon as the package is
+// initialised, and overlaps with the rest of gotrace's start-up.
+var scriptParser = sync.OnceValue(func() *participle.Parser[gProgram] {
+	return participle.MustBuild[gProgram](
+		participle.Lexer(ScriptLexer),
+		// No backtracking: once a rule has matched its first token it must
+		// match the rest, so errors are reported where the script goes wrong
+		// rather than where some alternative gave up.
+		participle.UseLookahead(0),
+	)
+})
+
+func init() { go scriptParser() }
 
 type gProgram struct {
 	Tokens []lexer.Token
@@ -162,21 +172,65 @@ type gUnary struct {
 }
 
 // gPrefix is a prefix operator or a cast. A '(' starts a cast only when a
-// type name follows, which the lookahead checks without consuming the '('.
+// type name follows, which gCastOpen checks before consuming the '('.
 type gPrefix struct {
 	Tokens []lexer.Token
 	Op     string     `parser:"  @( '!' | '~' | '-' | '*' | '&' | '++' | '--' )"`
-	Cast   *gTypeName `parser:"| (?= '(' ( 'struct' | 'union' | 'enum' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64' | 'unsigned' | 'signed' | 'char' | 'short' | 'int' | 'long' | 'bool' ) ) '(' @@ ')'"`
+	Open   gCastOpen  `parser:"| @@"`
+	Cast   *gTypeName `parser:"  @@ ')'"`
+}
+
+// gCastOpen is the '(' of a cast: a '(' followed by struct, union, enum or
+// a type word. It and gTypeWord are matched by hand: as alternations of
+// two dozen literals they made building the grammar, which every run of
+// gotrace does at start-up, several times slower.
+type gCastOpen struct{}
+
+func (*gCastOpen) Parse(lex *lexer.PeekingLexer) error {
+	if t := lex.Peek(); t.Type != TokPunct || t.Value != "(" {
+		return participle.NextMatch
+	}
+	cp := lex.MakeCheckpoint()
+	lex.Next()
+	if t := lex.Peek(); t.Type == TokKeyword && (t.Value == "struct" || t.Value == "union" || t.Value == "enum") ||
+		t.Type == TokIdent && typeWords[t.Value] {
+		return nil
+	}
+	lex.LoadCheckpoint(cp)
+	return participle.NextMatch
 }
 
 // gTypeName is a type in a cast or sizeof: `parser:"struct task_struct *"`,
 // `parser:"uint32"`, `parser:"unsigned long"`.
 type gTypeName struct {
 	Tokens []lexer.Token
-	Tag    string   `parser:"(   @( 'struct' | 'union' | 'enum' )"`
-	Name   string   `parser:"    @Ident"`
-	Words  []string `parser:"  | @( 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'u8' | 'u16' | 'u32' | 'u64' | 's8' | 's16' | 's32' | 's64' | 'unsigned' | 'signed' | 'char' | 'short' | 'int' | 'long' | 'bool' )+ )"`
-	Stars  []string `parser:"@'*'*"`
+	Tag    string      `parser:"(   @( 'struct' | 'union' | 'enum' )"`
+	Name   string      `parser:"    @Ident"`
+	Words  []gTypeWord `parser:"  | @@+ )"`
+	Stars  []string    `parser:"@'*'*"`
+}
+
+// gTypeWord is one word of a built-in type name: uint32, unsigned, long...
+type gTypeWord string
+
+func (w *gTypeWord) Parse(lex *lexer.PeekingLexer) error {
+	t := lex.Peek()
+	if t.Type != TokIdent || !typeWords[t.Value] {
+		return participle.NextMatch
+	}
+	lex.Next()
+	*w = gTypeWord(t.Value)
+	return nil
+}
+
+// typeWords are the words built-in type names are made of.
+var typeWords = map[string]bool{
+	"int8": true, "int16": true, "int32": true, "int64": true,
+	"uint8": true, "uint16": true, "uint32": true, "uint64": true,
+	"u8": true, "u16": true, "u32": true, "u64": true,
+	"s8": true, "s16": true, "s32": true, "s64": true,
+	"unsigned": true, "signed": true, "char": true, "short": true,
+	"int": true, "long": true, "bool": true,
 }
 
 type gPostfix struct {

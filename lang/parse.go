@@ -95,7 +95,7 @@ func (p *parser) parseTokens() (tree *gProgram, perr *Error, atEOF bool) {
 	if err != nil {
 		return nil, &Error{Src: p.src, Msg: err.Error()}, false
 	}
-	tree, err = scriptParser.ParseFromLexer(peeker)
+	tree, err = scriptParser().ParseFromLexer(peeker)
 	if err != nil {
 		perr, atEOF = p.syntaxError(err)
 		return nil, perr, atEOF
@@ -410,7 +410,11 @@ func (p *parser) typeName(g *gTypeName) *TypeName {
 	if g.Tag != "" {
 		t.Name = g.Tag + " " + g.Name
 	} else {
-		t.Name = strings.Join(g.Words, " ")
+		words := make([]string, len(g.Words))
+		for i, w := range g.Words {
+			words[i] = string(w)
+		}
+		t.Name = strings.Join(words, " ")
 	}
 	return t
 }
