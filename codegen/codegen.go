@@ -24,6 +24,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/gotrace/gotrace/lang"
+	"golang.org/x/sys/unix"
 )
 
 // Program is a compiled script: BPF programs plus what the runtime needs to
@@ -273,11 +274,12 @@ func (md *MapDef) spec(maxEntries uint32) *ebpf.MapSpec {
 	if md.PerCPU {
 		t = ebpf.PerCPUHash
 	}
-	// Bucketed maps hold one entry per (key, bucket) in use, within the
-	// same limit as bpftrace's; a larger preallocated map made start-up
-	// slow (the kernel preallocates every entry).
+	// Entries are allocated as keys arrive (BPF_F_NO_PREALLOC), not when
+	// the map is created: preallocating 4096 entries for every CPU made
+	// creating each map take 1-2 ms of the start-up (bpftrace pays it).
+	// The limit still holds: an insert beyond it fails, and is counted.
 	return &ebpf.MapSpec{Name: md.Kernel, Type: t, KeySize: uint32(md.KeySize),
-		ValueSize: uint32(md.ValueSize), MaxEntries: maxEntries}
+		ValueSize: uint32(md.ValueSize), MaxEntries: maxEntries, Flags: unix.BPF_F_NO_PREALLOC}
 }
 
 // kernelMapName turns "@name" into a kernel-safe map name. The kernel keeps
