@@ -40,6 +40,11 @@ type Options struct {
 	Unsafe bool
 	// Done, when set, ends the run when it closes (the -c command exited).
 	Done <-chan struct{}
+	// ReleaseLater, when set, is handed the perf events the probes were
+	// attached to, once every probe is detached and the maps are printed,
+	// instead of Run closing them and waiting for the kernel (see
+	// Attached.Detach).
+	ReleaseLater func([]*os.File)
 }
 
 // Run loads, attaches and runs a compiled program until it is told to stop,
@@ -133,7 +138,8 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	// Stop the probes first so that nothing new arrives, then run END,
 	// then let the reader drain what is left.
 	if a != nil {
-		a.Close()
+		a.Detach()
+		defer a.Release(opts.ReleaseLater)
 	}
 	// END runs however the run ended, exit() included, as in bpftrace.
 	for _, prog := range l.programs("END") {

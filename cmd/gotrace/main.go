@@ -25,6 +25,11 @@ import (
 const version = "gotrace v0.1.0"
 
 func main() {
+	if os.Getenv(releaserEnv) != "" {
+		releaserMain()
+		return
+	}
+	releaseLater = startReleaser
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -205,6 +210,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		opts.Done = cmd.Done()
 		opts.Started = cmd.Release
 	}
+	opts.ReleaseLater = releaseLater
 	err = runtime.Run(context.Background(), compiled, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))
