@@ -20,10 +20,9 @@ import (
 // "{", "}", "<" and ">", so wherever the grammar means the operator it says
 // so with a :Punct type, e.g. '/':Punct for division.
 
-// scriptParser returns the parser built from the grammar below. Building
-// it takes participle about a millisecond of reflection (several on a cold
-// start), so it starts in the background as soon as the package is
-// initialised, and overlaps with the rest of gotrace's start-up.
+// scriptParser returns the parser built from the grammar below, building
+// it on first use. Building takes participle about a millisecond of
+// reflection, several on a cold start: PrepareParser starts it early.
 var scriptParser = sync.OnceValue(func() *participle.Parser[gProgram] {
 	return participle.MustBuild[gProgram](
 		participle.Lexer(ScriptLexer),
@@ -34,7 +33,10 @@ var scriptParser = sync.OnceValue(func() *participle.Parser[gProgram] {
 	)
 })
 
-func init() { go scriptParser() }
+// PrepareParser starts building the parser in the background, so that it
+// overlaps with whatever comes before the first Parse (gotrace's main
+// calls it first thing).
+func PrepareParser() { go scriptParser() }
 
 type gProgram struct {
 	Tokens []lexer.Token

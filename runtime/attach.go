@@ -17,41 +17,50 @@ import (
 
 // Attached holds everything attaching created, so it can all be undone.
 type Attached struct {
-	links []link.Link
-	// tracepoints are the links of tracepoint probes, whose perf events
-	// Detach keeps open for Release.
-	tracepoints []link.Link
+	links       []link.Link
+	tracepoints []tracepointLink
 	fds         []int      // perf events gotrace opened itself (interval, profile, ...)
 	events      []*os.File // perf events left open by Detach
 }
 
-// Close detaches every probe and releases what attaching created.
-func (a *Attached) Close() {
-	a.Detach()
-	a.Release(nil)
+// tracepointLink is a tracepoint probe's link, with its program.
+type tracepointLink struct {
+	link.Link
+	prog *ebpf.Program
 }
 
-// Detach stops every probe: when it returns, no program runs any more.
+// Close detaches every probe and releases what attaching created.
+func (a *Attached) Close() {
+	a.Detach(nil)
+	a.Release()
+}
+
+// Detach stops every probe: when it returns, the kernel starts none of
+// gotrace's programs any more.
 //
-// The kernel makes detaching wait. Unlinking a program from a tracepoint's
-// perf event waits for an RCU tasks-trace grace period (~30 ms here), but
-// those waits overlap, so every link is closed at once, each on its own
-// goroutine. Closing the perf event itself then waits for two more grace
-// periods, and those do not overlap (the kernel holds its event mutex
-// across them): 361 tracepoints would take ten seconds. So Detach leaves
-// the perf events open (and disabled), with no program on them, for
-// Release.
-func (a *Attached) Detach() {
+// The kernel makes detaching wait (see release.go): ~30 ms to unlink a
+// program from a tracepoint, ~27 ms more to close each perf event, one at
+// a time. With a releaser, Detach hands it the tracepoints' links and
+// every perf event, and only waits until the kernel has taken the
+// programs off the tracepoints. Without one, it closes every link at once
+// on its own goroutine (their waits overlap) and leaves the perf events,
+// disabled and program-less, for Release.
+func (a *Attached) Detach(r *Releaser) {
 	closers := make([]func(), 0, len(a.links)+len(a.tracepoints))
 	for _, l := range a.links {
 		closers = append(closers, func() { l.Close() })
 	}
+	tps := a.tracepoints
+	a.links, a.tracepoints = nil, nil
+	if r != nil && len(tps) > 0 && handTracepoints(r, tps) == nil {
+		tps = nil
+	}
 	var mu sync.Mutex
-	for _, l := range a.tracepoints {
+	for _, l := range tps {
 		closers = append(closers, func() {
 			// A second descriptor keeps the event open once the link
 			// (and its own descriptor) is closed.
-			if pe, ok := l.(link.PerfEvent); ok {
+			if pe, ok := l.Link.(link.PerfEvent); ok {
 				if f, err := pe.PerfEvent(); err == nil {
 					mu.Lock()
 					a.events = append(a.events, f)
@@ -61,7 +70,6 @@ func (a *Attached) Detach() {
 			l.Close()
 		})
 	}
-	a.links, a.tracepoints = nil, nil
 	parallel(closers, 64)
 	for _, fd := range a.fds {
 		a.events = append(a.events, os.NewFile(uintptr(fd), "perf-event"))
@@ -70,39 +78,115 @@ func (a *Attached) Detach() {
 	for _, f := range a.events {
 		_ = unix.IoctlSetInt(int(f.Fd()), unix.PERF_EVENT_IOC_DISABLE, 0)
 	}
+	if r != nil && len(a.events) > 0 {
+		fds := make([]int, len(a.events))
+		for i, f := range a.events {
+			fds[i] = int(f.Fd())
+		}
+		if r.send(releaseEvents, fds) == nil {
+			for _, f := range a.events {
+				f.Close() // the releaser holds them now
+			}
+			a.events = nil
+		}
+	}
 }
 
-// Release closes the perf events Detach left open. With later, it hands
-// them to later instead (see cmd/gotrace: a child process closes them, so
-// that gotrace's exit does not wait for the kernel).
-func (a *Attached) Release(later func([]*os.File)) {
+// handTracepoints gives the releaser the tracepoint links and their perf
+// events, and waits until the kernel has taken the programs off the
+// tracepoints. On error, before anything was handed over, the links are
+// untouched.
+func handTracepoints(r *Releaser, tps []tracepointLink) error {
+	if err := r.Start(); err != nil {
+		return err
+	}
+	linkFDs := make([]int, 0, len(tps))
+	events := make([]*os.File, 0, len(tps))
+	ids := map[uint32]bool{}
+	undo := func() {
+		for _, fd := range linkFDs {
+			unix.Close(fd)
+		}
+		for _, f := range events {
+			f.Close()
+		}
+	}
+	for _, tp := range tps {
+		raw, ok := tp.Link.(interface{ FD() int })
+		pe, ok2 := tp.Link.(link.PerfEvent)
+		info, err := tp.prog.Info()
+		if !ok || !ok2 || err != nil {
+			undo()
+			return errors.New("not a perf event link")
+		}
+		id, _ := info.ID()
+		ids[uint32(id)] = true
+		fd, err := unix.FcntlInt(uintptr(raw.FD()), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			undo()
+			return err
+		}
+		linkFDs = append(linkFDs, fd)
+		f, err := pe.PerfEvent()
+		if err != nil {
+			undo()
+			return err
+		}
+		events = append(events, f)
+	}
+	eventFDs := make([]int, len(events))
+	for i, f := range events {
+		eventFDs[i] = int(f.Fd())
+	}
+	if err := r.send(releaseEvents, eventFDs); err != nil {
+		undo()
+		return err
+	}
+	// From here on the releaser holds the events. gotrace's own
+	// descriptors go first, so that none of them is the last.
+	for _, tp := range tps {
+		tp.Close()
+	}
+	if err := r.send(releaseLinks, linkFDs); err != nil {
+		// The releaser is gone: close the links here, waiting.
+		parallel(closeAll(linkFDs), 64)
+	} else {
+		for _, fd := range linkFDs {
+			unix.Close(fd)
+		}
+		_ = waitUnlinked(eventFDs, ids)
+	}
+	for _, f := range events {
+		f.Close()
+	}
+	return nil
+}
+
+func closeAll(fds []int) []func() {
+	fns := make([]func(), len(fds))
+	for i, fd := range fds {
+		fns[i] = func() { unix.Close(fd) }
+	}
+	return fns
+}
+
+// Release closes the perf events Detach left open. Closing them waits for
+// the kernel, so many are closed by several goroutines at once; the waits
+// partly overlap, and 361 syscall tracepoints take 8 s instead of 20.
+func (a *Attached) Release() {
 	events := a.events
 	a.events = nil
-	if len(events) == 0 {
-		return
-	}
-	if later != nil {
-		later(events)
-		return
-	}
 	closers := make([]func(), len(events))
 	for i, f := range events {
 		closers[i] = func() { f.Close() }
 	}
-	run(closers)
-}
-
-// run runs fns, in parallel when there are many: the kernel's waits on
-// closing perf events partly overlap even so, and 361 syscall tracepoints
-// take 8 s instead of 20.
-func run(fns []func()) {
-	if len(fns) < 32 {
-		for _, f := range fns {
+	if len(closers) < 32 {
+		for _, f := range closers {
 			f()
 		}
 		return
 	}
-	parallel(fns, 64)
+	parallel(closers, 64)
 }
 
 // parallel runs fns on up to n goroutines and waits for all of them.
@@ -246,7 +330,7 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 		if err != nil {
 			return fail(err)
 		}
-		a.tracepoints = append(a.tracepoints, lk)
+		a.tracepoints = append(a.tracepoints, tracepointLink{lk, prog})
 	case "rawtracepoint":
 		lk, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: ap.Func, Program: prog})
 		if err != nil {

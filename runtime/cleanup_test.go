@@ -705,29 +705,16 @@ func TestCleanupCommandExits(t *testing.T) {
 	require.True(t, r.started)
 }
 
-// Detach leaves no program attached and no link, only the perf events
-// (tracepoints and timers), disabled, which Release hands to its later
-// function when it has one: gotrace's releaser process (cmd/gotrace).
-func TestDetachLeavesPerfEventsForRelease(t *testing.T) {
-	requireKernel(t)
+// attachForDetach loads and attaches two tracepoints and a timer, and
+// returns a function counting the first tracepoint's events.
+func attachForDetach(t *testing.T) (*runtime.Loaded, *runtime.Attached, func() uint64) {
 	p := compileScript(t, `tracepoint:syscalls:sys_enter_getppid { @a = count(); }
 tracepoint:syscalls:sys_enter_getpgid { @b = count(); }
 interval:ms:50 { @i = count(); }`)
-	before := heldBPF("self")
 	l, err := runtime.Load(p, runtime.LoadOptions{})
 	require.NoError(t, err)
-	defer l.Close()
 	a, err := runtime.Attach(l, runtime.AttachOptions{})
 	require.NoError(t, err)
-	attached := kinds(newObjs(before))
-	require.Equal(t, 3, attached["link"], "one link per probe")
-	require.Equal(t, 3, attached["perf"], "one perf event per probe")
-
-	a.Detach()
-	held := kinds(newObjs(before))
-	require.Zero(t, held["link"], "no link after Detach")
-	require.Equal(t, 3, held["perf"], "the perf events stay open until Release")
-	// No program runs any more: the count stays as it was.
 	count := func() (n uint64) {
 		var key uint64
 		var vals []uint64
@@ -738,23 +725,77 @@ interval:ms:50 { @i = count(); }`)
 		}
 		return n
 	}
+	return l, a, count
+}
+
+// requireNotCounting checks that no program counts getppid calls any more.
+func requireNotCounting(t *testing.T, count func() uint64) {
+	t.Helper()
 	was := count()
 	for i := 0; i < 100; i++ {
 		unix.Getppid()
 	}
 	require.Equal(t, was, count(), "a detached program counted getppid calls")
+}
 
-	var handed []*os.File
-	a.Release(func(fs []*os.File) { handed = fs })
-	require.Len(t, handed, 3)
-	for _, f := range handed {
-		target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
-		require.NoError(t, err)
-		require.Equal(t, "anon_inode:[perf_event]", target)
-		f.Close()
-	}
+// Without a releaser, Detach leaves no link and no program running, only
+// the perf events (tracepoints and timer), which Release closes.
+func TestDetachThenRelease(t *testing.T) {
+	requireKernel(t)
+	before := heldBPF("self")
+	l, a, count := attachForDetach(t)
+	defer l.Close()
+	attached := kinds(newObjs(before))
+	require.Equal(t, 3, attached["link"], "one link per probe")
+	require.Equal(t, 3, attached["perf"], "one perf event per probe")
+
+	a.Detach(nil)
+	held := kinds(newObjs(before))
+	require.Zero(t, held["link"], "no link after Detach")
+	require.Equal(t, 3, held["perf"], "the perf events stay open until Release")
+	requireNotCounting(t, count)
+
+	a.Release()
 	l.Close()
 	requireNoNewFds(t, before)
+}
+
+// With a releaser (this test binary, started as one: see TestMain), Detach
+// returns once no program runs, holding nothing itself: the releaser has
+// the perf events, and exits when told gotrace is done.
+func TestDetachWithReleaser(t *testing.T) {
+	requireKernel(t)
+	before := heldBPF("self")
+	l, a, count := attachForDetach(t)
+	defer l.Close()
+	r := runtime.NewReleaser()
+	require.NoError(t, r.Start())
+	proc, err := os.FindProcess(r.Pid())
+	require.NoError(t, err)
+
+	a.Detach(r)
+	requireNotCounting(t, count)
+	held := kinds(newObjs(before))
+	require.Zero(t, held["link"], "no link left in gotrace")
+	require.Zero(t, held["perf"], "no perf event left in gotrace")
+	require.Eventually(t, func() bool {
+		return heldKinds(strconv.Itoa(r.Pid()))["perf"] == 3
+	}, 5*time.Second, time.Millisecond, "the releaser holds the three perf events")
+	require.Zero(t, heldKinds(strconv.Itoa(r.Pid()))["prog"], "the releaser holds no program")
+
+	a.Release()
+	l.Close()
+	requireNoNewFds(t, before)
+	require.NoError(t, r.Close())
+	exited := make(chan error, 1)
+	go func() { _, err := proc.Wait(); exited <- err }()
+	select {
+	case err := <-exited:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		proc.Kill()
+		t.Fatal("the releaser did not exit once told gotrace was done")
+	}
 }
 
 // newObjs is what this process holds now that it did not hold before.
@@ -766,4 +807,22 @@ func newObjs(before map[string]bpfObj) []bpfObj {
 		}
 	}
 	return out
+}
+
+// heldKinds counts the BPF objects and perf events process pid holds.
+func heldKinds(pid string) map[string]int {
+	n := map[string]int{}
+	for _, o := range heldBPF(pid) {
+		n[o.kind]++
+	}
+	return n
+}
+
+func TestMain(m *testing.M) {
+	if runtime.IsReleaser() {
+		// TestDetachWithReleaser starts this test binary as a releaser.
+		runtime.ServeReleaser()
+		return
+	}
+	os.Exit(m.Run())
 }

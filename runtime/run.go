@@ -40,11 +40,10 @@ type Options struct {
 	Unsafe bool
 	// Done, when set, ends the run when it closes (the -c command exited).
 	Done <-chan struct{}
-	// ReleaseLater, when set, is handed the perf events the probes were
-	// attached to, once every probe is detached and the maps are printed,
-	// instead of Run closing them and waiting for the kernel (see
-	// Attached.Detach).
-	ReleaseLater func([]*os.File)
+	// Releaser, when set, takes over the closing of links and perf events
+	// that the kernel makes wait (see release.go). Only a binary whose main
+	// serves releasers may set it (NewReleaser).
+	Releaser *Releaser
 }
 
 // Run loads, attaches and runs a compiled program until it is told to stop,
@@ -58,6 +57,11 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	}
 	if err := Preflight(p); err != nil {
 		return err
+	}
+	if opts.Releaser != nil && attaches(p) {
+		// Started now, while the programs load, the releaser is ready
+		// by the time the run ends, however soon.
+		go opts.Releaser.Start()
 	}
 	l, err := Load(p, LoadOptions{VerifierLog: opts.VerifierLog})
 	if err != nil {
@@ -138,8 +142,8 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	// Stop the probes first so that nothing new arrives, then run END,
 	// then let the reader drain what is left.
 	if a != nil {
-		a.Detach()
-		defer a.Release(opts.ReleaseLater)
+		a.Detach(opts.Releaser)
+		defer a.Release()
 	}
 	// END runs however the run ended, exit() included, as in bpftrace.
 	for _, prog := range l.programs("END") {
@@ -174,6 +178,16 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		runErr = err
 	}
 	return runErr
+}
+
+// attaches reports whether p has a probe to attach (not only BEGIN and END).
+func attaches(p *codegen.Program) bool {
+	for _, pp := range p.Probes {
+		if k := pp.Attach.Kind; k != "BEGIN" && k != "END" {
+			return true
+		}
+	}
+	return false
 }
 
 // programs returns the loaded programs of the given probe kind, in order.

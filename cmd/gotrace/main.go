@@ -25,13 +25,18 @@ import (
 const version = "gotrace v0.1.0"
 
 func main() {
-	if os.Getenv(releaserEnv) != "" {
-		releaserMain()
+	if runtime.IsReleaser() {
+		runtime.ServeReleaser()
 		return
 	}
-	releaseLater = startReleaser
+	lang.PrepareParser()
+	releaser = runtime.NewReleaser()
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
+
+// releaser finishes detaching after gotrace exits (see runtime/release.go).
+// Only the real binary has one: Main called from tests detaches alone.
+var releaser *runtime.Releaser
 
 const usage = `usage: gotrace [options] [-e PROGRAM | FILE | -] [positional args...]
 
@@ -210,7 +215,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		opts.Done = cmd.Done()
 		opts.Started = cmd.Release
 	}
-	opts.ReleaseLater = releaseLater
+	opts.Releaser = releaser
 	err = runtime.Run(context.Background(), compiled, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))

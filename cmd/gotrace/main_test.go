@@ -30,11 +30,6 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	if os.Getenv(releaserEnv) != "" {
-		// TestReleaser starts this test binary as a releaser.
-		releaserMain()
-		return
-	}
 	os.Exit(buildAndRun(m))
 }
 
