@@ -56,6 +56,7 @@ type config struct {
 	runs, events, rounds                 int
 	out                                  string
 	skipOverhead                         bool
+	settle                               time.Duration
 }
 
 // Results holds every raw number of a run (written to results.json).
@@ -106,6 +107,7 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 5, "workload runs per condition (baseline, each tracer)")
 	flag.StringVar(&c.out, "out", "", "directory for instruction dumps and results.json (default: a new one under $TMPDIR)")
 	flag.BoolVar(&c.skipOverhead, "skip-overhead", false, "skip the per-event cost figure (the slowest)")
+	flag.DurationVar(&c.settle, "settle", 500*time.Millisecond, "pause after each start-up run, for the kernel to finish tearing its probes down")
 	flag.Parse()
 	if err := run(c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
@@ -231,6 +233,11 @@ func run(c config, stdout io.Writer) error {
 			}
 			for _, t := range tools {
 				r := runTool(t.Path, time.Minute, "-e", scripts[s.Name])
+				// Both tools leave work to the kernel when they exit
+				// (freeing programs and maps, RCU callbacks; gotrace's
+				// releaser closing perf events): let it finish, so no
+				// run is timed against the last one's clean-up.
+				time.Sleep(c.settle)
 				st := res.Startup[s.Name][t.Name]
 				if r.Err != nil || r.ToAttach == 0 {
 					st.Failures = append(st.Failures, fmt.Sprintf("%v: %s", r.Err, tail(r.Stderr)))
