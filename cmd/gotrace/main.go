@@ -123,8 +123,6 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 1
 	}
-	// Kernel feature probes, on another CPU while the script compiles.
-	runtime.Prepare()
 
 	out := stdout
 	if *outFile != "" {
