@@ -21,8 +21,9 @@ import (
 // so with a :Punct type, e.g. '/':Punct for division.
 
 // scriptParser returns the parser built from the grammar below, building
-// it on first use. Building takes participle about a millisecond of
-// reflection, several on a cold start: PrepareParser starts it early.
+// it on first use: participle's reflection over the grammar takes several
+// milliseconds on a cold start, which gotrace -l, --version and the
+// releaser process never need.
 var scriptParser = sync.OnceValue(func() *participle.Parser[gProgram] {
 	return participle.MustBuild[gProgram](
 		participle.Lexer(ScriptLexer),
@@ -32,11 +33,6 @@ var scriptParser = sync.OnceValue(func() *participle.Parser[gProgram] {
 		participle.UseLookahead(0),
 	)
 })
-
-// PrepareParser starts building the parser in the background, so that it
-// overlaps with whatever comes before the first Parse (gotrace's main
-// calls it first thing).
-func PrepareParser() { go scriptParser() }
 
 type gProgram struct {
 	Tokens []lexer.Token

@@ -29,7 +29,6 @@ func main() {
 		runtime.ServeReleaser()
 		return
 	}
-	lang.PrepareParser()
 	releaser = runtime.NewReleaser()
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
