@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/releaser"
 	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"golang.org/x/sys/unix"
@@ -83,7 +84,7 @@ func (a *Attached) Detach(r *Releaser) {
 		for i, f := range a.events {
 			fds[i] = int(f.Fd())
 		}
-		if r.send(releaseEvents, fds) == nil {
+		if r.send(releaser.Hold, fds) == nil {
 			for _, f := range a.events {
 				f.Close() // the releaser holds them now
 			}
@@ -138,7 +139,7 @@ func handTracepoints(r *Releaser, tps []tracepointLink) error {
 	for i, f := range events {
 		eventFDs[i] = int(f.Fd())
 	}
-	if err := r.send(releaseEvents, eventFDs); err != nil {
+	if err := r.send(releaser.Hold, eventFDs); err != nil {
 		undo()
 		return err
 	}
@@ -147,7 +148,7 @@ func handTracepoints(r *Releaser, tps []tracepointLink) error {
 	for _, tp := range tps {
 		tp.Close()
 	}
-	if err := r.send(releaseLinks, linkFDs); err != nil {
+	if err := r.send(releaser.CloseNow, linkFDs); err != nil {
 		// The releaser is gone: close the links here, waiting.
 		parallel(closeAll(linkFDs), 64)
 	} else {

@@ -760,7 +760,8 @@ func TestDetachThenRelease(t *testing.T) {
 	requireNoNewFds(t, before)
 }
 
-// With a releaser (this test binary, started as one: see TestMain), Detach
+// With a releaser (this test binary, started as one: internal/releaser
+// serves it from its init), Detach
 // returns once no program runs, holding nothing itself: the releaser has
 // the perf events, and exits when told gotrace is done.
 func TestDetachWithReleaser(t *testing.T) {
@@ -816,13 +817,4 @@ func heldKinds(pid string) map[string]int {
 		n[o.kind]++
 	}
 	return n
-}
-
-func TestMain(m *testing.M) {
-	if runtime.IsReleaser() {
-		// TestDetachWithReleaser starts this test binary as a releaser.
-		runtime.ServeReleaser()
-		return
-	}
-	os.Exit(m.Run())
 }

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"sync"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gotrace/gotrace/internal/releaser"
 )
 
 // The kernel makes detaching slow, not for gotrace but for whoever closes
@@ -24,7 +25,7 @@ import (
 // By then the program is already off the tracepoint: the kernel takes it
 // out of the tracepoint's program array first, and only then waits for
 // programs already running to finish. So a releaser, a child process
-// started once the probes are attached, does the closing: gotrace sends it
+// started while the programs load, does the closing: gotrace sends it
 // the links and the perf events (SCM_RIGHTS over a socket pair), watches
 // each tracepoint's program array (PERF_EVENT_IOC_QUERY_BPF) until its
 // programs are out of it, prints the maps and exits. The releaser closes
@@ -32,67 +33,8 @@ import (
 // that gotrace's exit never closes the last descriptor of one), and then
 // exits itself, leaving the waits to its own exit.
 
-// releaserEnv marks a process started as a releaser (see ServeReleaser).
-const releaserEnv = "GOTRACE_RELEASER"
-
-// Message kinds from gotrace to its releaser.
-const (
-	releaseLinks  = 'L' // close these now
-	releaseEvents = 'P' // hold these until gotrace exits
-)
-
-// IsReleaser reports whether this process was started as a releaser; its
-// main should then call ServeReleaser and nothing else.
-func IsReleaser() bool { return os.Getenv(releaserEnv) != "" }
-
-// ServeReleaser is a releaser's whole life. Descriptor 3 is its end of the
-// socket pair; the other end closes when gotrace exits.
-func ServeReleaser() {
-	// Ctrl-C is for gotrace (the releaser has a process group of its
-	// own, so a terminal's signals miss it anyway).
-	signal.Ignore(unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGPIPE)
-	sock := 3
-	var held []int
-	var wg sync.WaitGroup
-	buf := make([]byte, 1)
-	oob := make([]byte, unix.CmsgSpace(4*maxFDsPerMessage))
-	for {
-		n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n == 0 {
-			break // gotrace exited
-		}
-		var fds []int
-		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-			for _, m := range msgs {
-				if got, err := unix.ParseUnixRights(&m); err == nil {
-					fds = append(fds, got...)
-				}
-			}
-		}
-		if buf[0] != releaseLinks {
-			held = append(held, fds...)
-			continue
-		}
-		for _, fd := range fds {
-			wg.Add(1)
-			go func() { // the waits overlap
-				defer wg.Done()
-				unix.Close(fd)
-			}()
-		}
-	}
-	wg.Wait()
-	// Exiting closes the perf events.
-	_ = held
-}
-
-// maxFDsPerMessage stays under the kernel's SCM_MAX_FD (253).
-const maxFDsPerMessage = 250
-
-// Releaser is the parent's side of a releaser process.
+// Releaser is gotrace's side of a releaser process (the child's side is
+// internal/releaser).
 type Releaser struct {
 	once  sync.Once
 	sock  int // gotrace's end of the socket pair; -1 when not started
@@ -102,8 +44,8 @@ type Releaser struct {
 }
 
 // NewReleaser returns a Releaser that starts this executable as a releaser
-// when Run first needs one. Only a binary whose main calls ServeReleaser
-// when IsReleaser may use it.
+// when Run first needs one. The executable must be one that imports this
+// package (internal/releaser serves from its init): gotrace, or a test.
 func NewReleaser() *Releaser {
 	r := &Releaser{sock: -1}
 	r.start = r.spawn
@@ -129,8 +71,8 @@ func (r *Releaser) spawn() error {
 	child := os.NewFile(uintptr(fds[1]), "releaser")
 	defer child.Close()
 	cmd := exec.Command(exe)
-	cmd.Env = []string{releaserEnv + "=1"}
-	cmd.ExtraFiles = []*os.File{child} // descriptor 3; standard streams: /dev/null
+	cmd.Env = []string{releaser.Env + "=1"}
+	cmd.ExtraFiles = []*os.File{child} // releaser.FD; standard streams: /dev/null
 	// A process group of its own: Ctrl-C in a terminal stops gotrace,
 	// which then needs its releaser.
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
@@ -166,7 +108,7 @@ func (r *Releaser) send(kind byte, fds []int) error {
 		return err
 	}
 	for len(fds) > 0 {
-		n := min(len(fds), maxFDsPerMessage)
+		n := min(len(fds), releaser.MaxFDsPerMessage)
 		if err := unix.Sendmsg(r.sock, []byte{kind}, unix.UnixRights(fds[:n]...), nil, 0); err != nil {
 			return fmt.Errorf("handing descriptors to the releaser: %w", err)
 		}

@@ -25,10 +25,6 @@ import (
 const version = "gotrace v0.1.0"
 
 func main() {
-	if runtime.IsReleaser() {
-		runtime.ServeReleaser()
-		return
-	}
 	releaser = runtime.NewReleaser()
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
