@@ -217,7 +217,7 @@ func (g *gen) formatted(call *lang.CallExpr, kind EventKind) {
 func genExit(g *gen, call *lang.CallExpr) {
 	off := g.alloc(8)
 	g.storeHeader(off, EventExit, 0)
-	g.output(off, 8)
+	g.send(off, 8) // not noted: a lost exit event is caught by the counter
 	// Also raise the exit counter, which user space polls: a full ring
 	// buffer may have dropped the event.
 	g.addCounter(CounterExit)
@@ -232,6 +232,12 @@ func (g *gen) storeHeader(off int16, kind EventKind, idx int) {
 // output copies size bytes at fp+off into the ring buffer. When the buffer
 // is full the event is counted in the lost map, so the user hears about it.
 func (g *gen) output(off int16, size int) {
+	g.noteEvent(size)
+	g.send(off, size)
+}
+
+// send is output without noting the event for the ring buffer's size.
+func (g *gen) send(off int16, size int) {
 	g.loadMap(asm.R1, RingbufMap)
 	g.addr(asm.R2, off)
 	g.emit(asm.Mov.Imm(asm.R3, int32(size)), asm.Mov.Imm(asm.R4, 0), asm.FnRingbufOutput.Call())
@@ -239,6 +245,19 @@ func (g *gen) output(off int16, size int) {
 	g.jump(asm.JEq.Imm(asm.R0, 0, ""), lOK)
 	g.countLost()
 	g.mark(lOK)
+}
+
+// noteEvent records an event of size bytes for sizing the ring buffer.
+func (g *gen) noteEvent(size int) {
+	ev := &g.prog.events
+	switch {
+	case g.ap.Kind != "BEGIN" && g.ap.Kind != "END":
+		ev.fromProbes = true
+	case len(g.loops) > 0:
+		ev.unbounded = true
+	default:
+		ev.bytes += 8 + (size+7)&^7 // a record's header, then its data
+	}
 }
 
 // countLost adds one to the lost-events counter.
@@ -495,6 +514,7 @@ func genJoin(g *gen, call *lang.CallExpr) {
 		g.intInto(call.Args[0], argv)
 		g.withTemp(func(rec asm.Register) {
 			lDone := g.newLabel()
+			g.noteEvent(size)
 			g.loadMap(asm.R1, RingbufMap)
 			g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Imm(asm.R3, 0), asm.FnRingbufReserve.Call(),
 				asm.Mov.Reg(rec, asm.R0))

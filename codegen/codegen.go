@@ -47,6 +47,29 @@ type Program struct {
 	HelperSites []HelperSite
 	// Spec holds every map and program, ready for ebpf.NewCollection.
 	Spec *ebpf.CollectionSpec
+
+	events eventBudget // what the programs send through the ring buffer
+}
+
+// eventBudget is what a program's events need of the ring buffer.
+type eventBudget struct {
+	fromProbes bool // a probe other than BEGIN and END sends events (exit() aside)
+	unbounded  bool // BEGIN or END sends events in a loop
+	bytes      int  // ring buffer bytes BEGIN and END can fill, at most
+}
+
+// smallRingbuf is the ring buffer of scripts whose only events come from
+// BEGIN and END, a bounded number (and exit() from anywhere): the kernel
+// allocates and clears the default megabyte, over a millisecond of
+// start-up here, for events that would use a few hundred bytes of it.
+const smallRingbuf = 64 << 10
+
+// ringbufSize is the ring buffer the events need, at most def.
+func (b eventBudget) ringbufSize(def uint32) uint32 {
+	if b.fromProbes || b.unbounded || b.bytes > smallRingbuf/2 {
+		return def
+	}
+	return min(def, smallRingbuf)
 }
 
 // ProbeProgram is the BPF program for one attach point.
@@ -154,7 +177,8 @@ func CompileSource(src *lang.Source, env *lang.Env, opts ...Options) (*Program, 
 
 // Compile generates BPF for every attach point of a checked program.
 func Compile(info *lang.Info, opts Options) (*Program, error) {
-	if opts.RingbufSize == 0 {
+	sizeRingbuf := opts.RingbufSize == 0 // by the events, at most 1 MiB
+	if sizeRingbuf {
 		opts.RingbufSize = 1 << 20
 	}
 	if opts.MapKeys == 0 {
@@ -205,6 +229,9 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 			p.Spec.Programs[name] = spec
 			p.Probes = append(p.Probes, &ProbeProgram{Attach: ap, Name: name, Spec: spec})
 		}
+	}
+	if sizeRingbuf {
+		p.Spec.Maps[RingbufMap].MaxEntries = p.events.ringbufSize(opts.RingbufSize)
 	}
 	return p, nil
 }
