@@ -37,7 +37,9 @@ tracepoint:syscalls:sys_enter_getpgid { @b = count(); } interval:ms:1 { exit(); 
 	require.Empty(t, held, "a releaser held programs or maps")
 }
 
-// releasers lists the processes running bin as a releaser.
+// releasers lists the processes running bin as a releaser: by its
+// variable, or, once it is exiting (its memory, and so its environment, is
+// gone while it closes what it holds), as a "gotrace" its parent left.
 func releasers() []string {
 	ents, _ := os.ReadDir("/proc")
 	var out []string
@@ -45,12 +47,18 @@ func releasers() []string {
 		if e.Name()[0] < '0' || e.Name()[0] > '9' {
 			continue
 		}
-		if exe, _ := os.Readlink("/proc/" + e.Name() + "/exe"); exe != bin {
+		if env, _ := os.ReadFile("/proc/" + e.Name() + "/environ"); strings.Contains(string(env), "GOTRACE_RELEASER=") {
+			if exe, _ := os.Readlink("/proc/" + e.Name() + "/exe"); exe == bin {
+				out = append(out, e.Name())
+			}
 			continue
 		}
-		// The variable runtime.IsReleaser looks for.
-		if env, _ := os.ReadFile("/proc/" + e.Name() + "/environ"); strings.Contains(string(env), "GOTRACE_RELEASER=") {
-			out = append(out, e.Name())
+		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		// pid (comm) state ppid ...; a zombie has closed everything.
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && strings.HasSuffix(string(stat[:i]), "(gotrace") {
+			if f := strings.Fields(string(stat[i+1:])); len(f) > 1 && f[0] != "Z" && f[1] == "1" {
+				out = append(out, e.Name())
+			}
 		}
 	}
 	return out

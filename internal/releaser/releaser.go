@@ -42,7 +42,7 @@ func init() {
 }
 
 // serve receives descriptors until gotrace exits. Links are closed at
-// once, each on its own goroutine (the kernel's waits overlap); perf
+// once, up to 64 at a time (the kernel's waits overlap); perf
 // events are held until then, so that gotrace's exit never closes the
 // last descriptor of one. Exiting closes them.
 func serve() {
@@ -51,6 +51,7 @@ func serve() {
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	var held []int
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, 64) // closing threads at a time
 	buf := make([]byte, 1)
 	oob := make([]byte, syscall.CmsgSpace(4*MaxFDsPerMessage))
 	for {
@@ -77,7 +78,9 @@ func serve() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				slots <- struct{}{}
 				syscall.Close(fd)
+				<-slots
 			}()
 		}
 	}
