@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -62,4 +63,14 @@ func releasers() []string {
 		}
 	}
 	return out
+}
+
+// The releaser's variable alone (no socket from gotrace) changes nothing.
+func TestReleaserVariableAloneIsIgnored(t *testing.T) {
+	needBinary(t)
+	cmd := exec.Command(bin, "--version")
+	cmd.Env = append(os.Environ(), "GOTRACE_RELEASER=1")
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	require.Equal(t, version+"\n", string(out))
 }

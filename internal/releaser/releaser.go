@@ -37,6 +37,11 @@ func init() {
 	if os.Getenv(Env) == "" {
 		return
 	}
+	// Only a process gotrace started has its socket at FD; with the
+	// variable set by hand, gotrace (or a test binary) runs as usual.
+	if t, err := syscall.GetsockoptInt(FD, syscall.SOL_SOCKET, syscall.SO_TYPE); err != nil || t != syscall.SOCK_SEQPACKET {
+		return
+	}
 	serve()
 	os.Exit(0)
 }
