@@ -1,6 +1,10 @@
 package lang
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/gotrace/gotrace/kernel"
+)
 
 // This file is the one place that lists every builtin variable and function
 // of the language with its type rule. Code generation for each name lives in
@@ -341,8 +345,17 @@ func checkBswap(c *checker, call *CallExpr, args []*Type) *Type {
 }
 
 func checkKaddr(c *checker, call *CallExpr, _ []*Type) *Type {
-	if _, ok := stringLiteralArg(c, call, 0, "a kernel symbol name"); !ok {
+	name, ok := stringLiteralArg(c, call, 0, "a kernel symbol name")
+	if !ok {
 		return nil
+	}
+	// The symbol is resolved now, so that a wrong name is a checking
+	// error; when the symbols cannot be read at all, code generation says.
+	if ks, err := kernel.Kallsyms(); err == nil {
+		if _, found := ks.Address(name); !found {
+			c.errorf(call.Args[0], "kaddr: no kernel symbol %q", name)
+			return nil
+		}
 	}
 	return TypeUint64
 }
