@@ -25,6 +25,7 @@ import (
 const version = "gotrace v0.1.0"
 
 func main() {
+	prefaultHeap(1 << 20)
 	releaser = runtime.NewReleaser()
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
