@@ -36,26 +36,21 @@ import (
 // Releaser is gotrace's side of a releaser process (the child's side is
 // internal/releaser).
 type Releaser struct {
-	once  sync.Once
-	sock  int // gotrace's end of the socket pair; -1 when not started
-	pid   int
-	err   error
-	start func() error
+	once sync.Once
+	sock int // gotrace's end of the socket pair; -1 when not started
+	pid  int
+	err  error
 }
 
 // NewReleaser returns a Releaser that starts this executable as a releaser
 // when Run first needs one. The executable must be one that imports this
 // package (internal/releaser serves from its init): gotrace, or a test.
-func NewReleaser() *Releaser {
-	r := &Releaser{sock: -1}
-	r.start = r.spawn
-	return r
-}
+func NewReleaser() *Releaser { return &Releaser{sock: -1} }
 
 // Start starts the releaser process, once; later calls return the first
 // one's error.
 func (r *Releaser) Start() error {
-	r.once.Do(func() { r.err = r.start() })
+	r.once.Do(func() { r.err = r.spawn() })
 	return r.err
 }
 
