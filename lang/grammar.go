@@ -19,20 +19,37 @@ import (
 // The delimiter tokens of predicates and probe bodies have the values "/",
 // "{", "}", "<" and ">", so wherever the grammar means the operator it says
 // so with a :Punct type, e.g. '/':Punct for division.
+//
+// Where a node is one of several kinds (an operand, a statement, a suffix),
+// the kinds are the members of a union (an interface type registered with
+// participle.Union in buildParser), not one field each: participle re-lexes
+// the next field's tag whenever it looks across a field boundary while
+// building the grammar, and building it is part of every run's start-up.
 
 // scriptParser returns the parser built from the grammar below, building
 // it on first use: participle's reflection over the grammar takes several
 // milliseconds on a cold start, which gotrace -l, --version and the
 // releaser process never need.
-var scriptParser = sync.OnceValue(func() *participle.Parser[gProgram] {
+var scriptParser = sync.OnceValue(buildParser)
+
+// buildParser builds the parser; every union type of the grammar is listed
+// here with its members, in the order participle tries them.
+func buildParser() *participle.Parser[gProgram] {
 	return participle.MustBuild[gProgram](
 		participle.Lexer(ScriptLexer),
+		participle.Union[gAtom](&gIntLit{}, &gStrLit{}, &gSizeof{}, &gName{}, &gVarRef{}, &gPositionalRef{}, &gMap{}, &gParen{}),
+		participle.Union[gSuffixOp](&gField{}, &gArrow{}, &gIndex{}, &gIncDec{}),
+		participle.Union[gStmtKind](&gIf{}, &gWhile{}, &gUnroll{}, &gSimpleStmt{}),
+		participle.Union[gSimple](&gJump{}, &gExprStmt{}),
+		participle.Union[gPrefixOp](&gUnaryOp{}, &gCast{}),
+		participle.Union[gElse](&gIf{}, &gBlock{}),
+		participle.Union[gSizeofArg](&gTypeName{}, &gExpr{}),
 		// No backtracking: once a rule has matched its first token it must
 		// match the rest, so errors are reported where the script goes wrong
 		// rather than where some alternative gave up.
 		participle.UseLookahead(0),
 	)
-})
+}
 
 type gProgram struct {
 	Tokens []lexer.Token
@@ -63,16 +80,28 @@ type gBlock struct {
 	Stmts  []*gStmt `parser:"'{':Punct ( ';' | @@ )* '}':Punct"`
 }
 
-// gStmt is one statement. Simple statements end with ';' unless the block
-// closes right after them; if/while/unroll end with their '}'.
+// gStmt is one statement, a union like gAtom. Simple statements end with
+// ';' unless the block closes right after them; if/while/unroll end with
+// their '}'.
 type gStmt struct {
 	Tokens []lexer.Token
-	If     *gIf     `parser:"  @@"`
-	While  *gWhile  `parser:"| @@"`
-	Unroll *gUnroll `parser:"| @@"`
-	Simple *gSimple `parser:"| @@"`
-	End    *gEnd    `parser:"  @@"`
+	X      gStmtKind `parser:"@@"`
 }
+
+// gStmtKind is if, while, unroll or a simple statement.
+type gStmtKind interface{ stmt() }
+
+// gSimpleStmt is a simple statement and its end.
+type gSimpleStmt struct {
+	Tokens []lexer.Token
+	Simple gSimple `parser:"@@"`
+	End    *gEnd   `parser:"@@"`
+}
+
+func (*gIf) stmt()         {}
+func (*gWhile) stmt()      {}
+func (*gUnroll) stmt()     {}
+func (*gSimpleStmt) stmt() {}
 
 // gEnd ends a simple statement: a ';', or nothing when the block closes
 // right after it. (A lookahead group cannot express "nothing" here:
@@ -94,9 +123,14 @@ type gIf struct {
 	Tokens []lexer.Token
 	Cond   *gExpr  `parser:"'if' '(' @@ ')'"`
 	Then   *gBlock `parser:"@@"`
-	ElseIf *gIf    `parser:"( 'else' ( @@"`
-	Else   *gBlock `parser:"         | @@ ) )?"`
+	Else   gElse   `parser:"( 'else' @@ )?"`
 }
+
+// gElse is what follows an else: another if, or a block.
+type gElse interface{ elseBranch() }
+
+func (*gIf) elseBranch()    {}
+func (*gBlock) elseBranch() {}
 
 type gWhile struct {
 	Tokens []lexer.Token
@@ -113,13 +147,22 @@ type gUnroll struct {
 // gSimple is a jump, an assignment or an expression statement. Which
 // expressions may be assigned to is checked in parse.go, so that the
 // parser never has to back out of a long assignment target.
-type gSimple struct {
-	Tokens []lexer.Token
-	Jump   string `parser:"  @( 'break' | 'continue' | 'return' )"`
-	X      *gExpr `parser:"| @@"`
-	Op     string `parser:"  ( @( '=' | '+=' | '-=' | '*=' | '/=' | '%=' | '&=' | '|=' | '^=' | '<<=' | '>>=' )"`
-	Value  *gExpr `parser:"    @@ )?"`
+type gSimple interface{ simple() }
+
+type gJump struct {
+	Tokens  []lexer.Token
+	Keyword string `parser:"@( 'break' | 'continue' | 'return' )"`
 }
+
+type gExprStmt struct {
+	Tokens []lexer.Token
+	X      *gExpr `parser:"@@"`
+	Op     string `parser:"( @( '=' | '+=' | '-=' | '*=' | '/=' | '%=' | '&=' | '|=' | '^=' | '<<=' | '>>=' )"`
+	Value  *gExpr `parser:"  @@ )?"`
+}
+
+func (*gJump) simple()     {}
+func (*gExprStmt) simple() {}
 
 // gExpr is the ternary level: `parser:"Cond ? Then : Else"`, right-associative. The
 // chain `parser:"a ? b : c ? d : e"` is captured flat as Cond a, Arms [(b, c), (d, e)].
@@ -169,14 +212,29 @@ type gUnary struct {
 	X        *gPostfix  `parser:"@@"`
 }
 
-// gPrefix is a prefix operator or a cast. A '(' starts a cast only when a
-// type name follows, which gCastOpen checks before consuming the '('.
+// gPrefix is a prefix operator or a cast, a union like gAtom. A '(' starts
+// a cast only when a type name follows, which gCastOpen checks before
+// consuming the '('.
 type gPrefix struct {
 	Tokens []lexer.Token
-	Op     string     `parser:"  @( '!' | '~' | '-' | '*' | '&' | '++' | '--' )"`
-	Open   gCastOpen  `parser:"| @@"`
-	Cast   *gTypeName `parser:"  @@ ')'"`
+	X      gPrefixOp `parser:"@@"`
 }
+
+type gPrefixOp interface{ prefix() }
+
+type gUnaryOp struct {
+	Tokens []lexer.Token
+	Op     string `parser:"@( '!' | '~' | '-' | '*' | '&' | '++' | '--' )"`
+}
+
+type gCast struct {
+	Tokens []lexer.Token
+	Open   gCastOpen  `parser:"@@"`
+	Type   *gTypeName `parser:"@@ ')'"`
+}
+
+func (*gUnaryOp) prefix() {}
+func (*gCast) prefix()    {}
 
 // gCastOpen is the '(' of a cast: a '(' followed by struct, union, enum or
 // a type word. It and gTypeWord are matched by hand: as alternations of
@@ -237,31 +295,89 @@ type gPostfix struct {
 	Suffixes []*gSuffix `parser:"@@*"`
 }
 
+// gSuffix is one postfix operation, a union like gAtom.
 type gSuffix struct {
 	Tokens []lexer.Token
-	Field  string `parser:"  '.' @( Ident | Int | Keyword )"`
-	Arrow  string `parser:"| '->' @( Ident | Keyword )"`
-	Index  *gExpr `parser:"| '[' @@ ']'"`
-	IncDec string `parser:"| @( '++' | '--' )"`
+	X      gSuffixOp `parser:"@@"`
 }
 
-type gPrimary struct {
-	Tokens     []lexer.Token
-	Int        string   `parser:"  @Int"`
-	Str        string   `parser:"| @String"`
-	Sizeof     *gSizeof `parser:"| @@"`
-	Name       *gName   `parser:"| @@"`
-	Var        string   `parser:"| @Var"`
-	Positional string   `parser:"| @Positional"`
-	Map        *gMap    `parser:"| @@"`
-	Paren      *gParen  `parser:"| @@"`
+// gSuffixOp is .field, ->field, [index], ++ or --.
+type gSuffixOp interface{ suffix() }
+
+type gField struct {
+	Tokens []lexer.Token
+	Name   string `parser:"'.' @( Ident | Int | Keyword )"`
 }
+
+type gArrow struct {
+	Tokens []lexer.Token
+	Name   string `parser:"'->' @( Ident | Keyword )"`
+}
+
+type gIndex struct {
+	Tokens []lexer.Token
+	Index  *gExpr `parser:"'[' @@ ']'"`
+}
+
+type gIncDec struct {
+	Tokens []lexer.Token
+	Op     string `parser:"@( '++' | '--' )"`
+}
+
+func (*gField) suffix()  {}
+func (*gArrow) suffix()  {}
+func (*gIndex) suffix()  {}
+func (*gIncDec) suffix() {}
+
+// gPrimary is one operand.
+type gPrimary struct {
+	Tokens []lexer.Token
+	X      gAtom `parser:"@@"`
+}
+
+// gAtom is an operand: a literal, sizeof, a name or call, a variable, a
+// positional parameter, a map or a parenthesized expression or tuple.
+type gAtom interface{ atom() }
+
+type gIntLit struct {
+	Tokens []lexer.Token
+	V      string `parser:"@Int"`
+}
+
+type gStrLit struct {
+	Tokens []lexer.Token
+	V      string `parser:"@String"`
+}
+
+type gVarRef struct {
+	Tokens []lexer.Token
+	V      string `parser:"@Var"`
+}
+
+type gPositionalRef struct {
+	Tokens []lexer.Token
+	V      string `parser:"@Positional"`
+}
+
+func (*gIntLit) atom()        {}
+func (*gStrLit) atom()        {}
+func (*gSizeof) atom()        {}
+func (*gName) atom()          {}
+func (*gVarRef) atom()        {}
+func (*gPositionalRef) atom() {}
+func (*gMap) atom()           {}
+func (*gParen) atom()         {}
 
 type gSizeof struct {
 	Tokens []lexer.Token
-	Type   *gTypeName `parser:"'sizeof' '(' ( @@"`
-	X      *gExpr     `parser:"             | @@ ) ')'"`
+	Arg    gSizeofArg `parser:"'sizeof' '(' @@ ')'"`
 }
+
+// gSizeofArg is a type name or an expression.
+type gSizeofArg interface{ sizeofArg() }
+
+func (*gTypeName) sizeofArg() {}
+func (*gExpr) sizeofArg()     {}
 
 // gName is an identifier, or a call when an argument list follows.
 type gName struct {

@@ -250,43 +250,46 @@ func (p *parser) block(g *gBlock) *Block {
 }
 
 func (p *parser) stmt(g *gStmt) Stmt {
-	switch {
-	case g.If != nil:
-		return p.ifStmt(g.If)
-	case g.While != nil:
-		return &WhileStmt{Cond: p.expr(g.While.Cond), Body: p.block(g.While.Body), Span: spanOf(g.While.Tokens)}
-	case g.Unroll != nil:
-		return &UnrollStmt{Count: p.expr(g.Unroll.Count), Body: p.block(g.Unroll.Body), Span: spanOf(g.Unroll.Tokens)}
-	case g.Simple != nil:
-		return p.simple(g.Simple)
+	switch x := g.X.(type) {
+	case *gIf:
+		return p.ifStmt(x)
+	case *gWhile:
+		return &WhileStmt{Cond: p.expr(x.Cond), Body: p.block(x.Body), Span: spanOf(x.Tokens)}
+	case *gUnroll:
+		return &UnrollStmt{Count: p.expr(x.Count), Body: p.block(x.Body), Span: spanOf(x.Tokens)}
+	case *gSimpleStmt:
+		return p.simple(x.Simple)
 	}
 	return nil
 }
 
 func (p *parser) ifStmt(g *gIf) *IfStmt {
 	s := &IfStmt{Cond: p.expr(g.Cond), Then: p.block(g.Then), Span: spanOf(g.Tokens)}
-	switch {
-	case g.ElseIf != nil:
-		s.Else = p.ifStmt(g.ElseIf)
-	case g.Else != nil:
-		s.Else = p.block(g.Else)
+	switch e := g.Else.(type) {
+	case *gIf:
+		s.Else = p.ifStmt(e)
+	case *gBlock:
+		s.Else = p.block(e)
 	}
 	return s
 }
 
-func (p *parser) simple(g *gSimple) Stmt {
-	sp := spanOf(g.Tokens)
-	if g.Jump != "" {
-		return &JumpStmt{Keyword: g.Jump, Span: sp}
+func (p *parser) simple(g gSimple) Stmt {
+	switch g := g.(type) {
+	case *gJump:
+		return &JumpStmt{Keyword: g.Keyword, Span: spanOf(g.Tokens)}
+	case *gExprStmt:
+		sp := spanOf(g.Tokens)
+		x := p.expr(g.X)
+		if g.Op == "" {
+			return &ExprStmt{X: x, Span: sp}
+		}
+		if !isAssignable(x) {
+			p.errorf(spanOf(g.X.Tokens), "%s", notAssignable(x))
+		}
+		return &AssignStmt{Target: x, Op: g.Op, Value: p.expr(g.Value), Span: sp}
 	}
-	x := p.expr(g.X)
-	if g.Op == "" {
-		return &ExprStmt{X: x, Span: sp}
-	}
-	if !isAssignable(x) {
-		p.errorf(spanOf(g.X.Tokens), "%s", notAssignable(x))
-	}
-	return &AssignStmt{Target: x, Op: g.Op, Value: p.expr(g.Value), Span: sp}
+	return nil
 }
 
 // notAssignable says why x cannot be assigned, and what to write instead.
@@ -386,14 +389,16 @@ func (p *parser) unary(g *gUnary) Expr {
 	for i := len(g.Prefixes) - 1; i >= 0; i-- {
 		pre := g.Prefixes[i]
 		sp := Span{Start: spanOf(pre.Tokens).Start, End: end}
-		switch {
-		case pre.Cast != nil:
-			x = &CastExpr{Type: p.typeName(pre.Cast), X: x, Span: sp}
-		case pre.Op == "++" || pre.Op == "--":
-			p.checkIncDec(pre.Op, x)
-			x = &IncDecExpr{Op: pre.Op, Prefix: true, X: x, Span: sp}
-		default:
-			x = &UnaryExpr{Op: pre.Op, X: x, Span: sp}
+		switch op := pre.X.(type) {
+		case *gCast:
+			x = &CastExpr{Type: p.typeName(op.Type), X: x, Span: sp}
+		case *gUnaryOp:
+			if op.Op == "++" || op.Op == "--" {
+				p.checkIncDec(op.Op, x)
+				x = &IncDecExpr{Op: op.Op, Prefix: true, X: x, Span: sp}
+			} else {
+				x = &UnaryExpr{Op: op.Op, X: x, Span: sp}
+			}
 		}
 	}
 	return x
@@ -425,16 +430,16 @@ func (p *parser) postfix(g *gPostfix) Expr {
 	start := spanOf(g.Tokens).Start
 	for _, s := range g.Suffixes {
 		sp := Span{Start: start, End: spanOf(s.Tokens).End}
-		switch {
-		case s.Field != "":
-			x = &FieldExpr{X: x, Field: s.Field, Span: sp}
-		case s.Arrow != "":
-			x = &FieldExpr{X: x, Field: s.Arrow, Arrow: true, Span: sp}
-		case s.Index != nil:
-			x = &IndexExpr{X: x, Index: p.expr(s.Index), Span: sp}
-		case s.IncDec != "":
-			p.checkIncDec(s.IncDec, x)
-			x = &IncDecExpr{Op: s.IncDec, X: x, Span: sp}
+		switch op := s.X.(type) {
+		case *gField:
+			x = &FieldExpr{X: x, Field: op.Name, Span: sp}
+		case *gArrow:
+			x = &FieldExpr{X: x, Field: op.Name, Arrow: true, Span: sp}
+		case *gIndex:
+			x = &IndexExpr{X: x, Index: p.expr(op.Index), Span: sp}
+		case *gIncDec:
+			p.checkIncDec(op.Op, x)
+			x = &IncDecExpr{Op: op.Op, X: x, Span: sp}
 		}
 	}
 	return x
@@ -442,34 +447,36 @@ func (p *parser) postfix(g *gPostfix) Expr {
 
 func (p *parser) primary(g *gPrimary) Expr {
 	sp := spanOf(g.Tokens)
-	switch {
-	case g.Int != "":
-		return &IntLit{Value: p.intLit(g.Int, sp), Span: sp}
-	case g.Str != "":
-		return &StrLit{Value: p.strLit(g.Str, sp), Span: sp}
-	case g.Sizeof != nil:
+	switch x := g.X.(type) {
+	case *gIntLit:
+		return &IntLit{Value: p.intLit(x.V, sp), Span: sp}
+	case *gStrLit:
+		return &StrLit{Value: p.strLit(x.V, sp), Span: sp}
+	case *gSizeof:
 		e := &SizeofExpr{Span: sp}
-		if g.Sizeof.Type != nil {
-			e.Type = p.typeName(g.Sizeof.Type)
-		} else {
-			e.X = p.expr(g.Sizeof.X)
+		switch arg := x.Arg.(type) {
+		case *gTypeName:
+			e.Type = p.typeName(arg)
+		case *gExpr:
+			e.X = p.expr(arg)
 		}
 		return e
-	case g.Name != nil && g.Name.Call != "":
-		return &CallExpr{Name: g.Name.Name, Args: p.exprs(g.Name.Args), Span: sp}
-	case g.Name != nil:
-		return &IdentExpr{Name: g.Name.Name, Span: sp}
-	case g.Var != "":
-		return &VarExpr{Name: g.Var[1:], Span: sp}
-	case g.Positional != "":
-		return p.positional(g.Positional, sp)
-	case g.Map != nil:
-		return &MapExpr{Name: g.Map.Name, Keys: p.exprs(g.Map.Keys), Span: sp}
-	case g.Paren != nil:
-		if len(g.Paren.Elems) == 1 {
-			return p.expr(g.Paren.Elems[0])
+	case *gName:
+		if x.Call != "" {
+			return &CallExpr{Name: x.Name, Args: p.exprs(x.Args), Span: sp}
 		}
-		return &TupleExpr{Elems: p.exprs(g.Paren.Elems), Span: sp}
+		return &IdentExpr{Name: x.Name, Span: sp}
+	case *gVarRef:
+		return &VarExpr{Name: x.V[1:], Span: sp}
+	case *gPositionalRef:
+		return p.positional(x.V, sp)
+	case *gMap:
+		return &MapExpr{Name: x.Name, Keys: p.exprs(x.Keys), Span: sp}
+	case *gParen:
+		if len(x.Elems) == 1 {
+			return p.expr(x.Elems[0])
+		}
+		return &TupleExpr{Elems: p.exprs(x.Elems), Span: sp}
 	}
 	p.errorf(sp, "expected an expression")
 	return &IdentExpr{Span: sp}
@@ -893,7 +900,7 @@ func (p *parser) describeExpected(term string, i int) string {
 		return "'" + lit + "'"
 	}
 	switch strings.ToLower(strings.Trim(term, "<>")) {
-	case "blockclose", "gstmt", "gsimple":
+	case "blockclose", "gstmt", "gstmtkind", "gsimplestmt", "gsimple":
 		if j := p.enclosing(i); j >= 0 {
 			return fmt.Sprintf("a statement or '%c' to close the block opened at %s", closerOf(p.toks[j].Value[0]), tokPos(p.toks[j]))
 		}
@@ -917,9 +924,11 @@ func (p *parser) describeExpected(term string, i int) string {
 		return "'{'"
 	case "gif":
 		return "'if'"
+	case "gelse":
+		return "'if' or '{'"
 	case "gtypename":
 		return "a type name"
-	case "gexpr", "gbinary", "gunary", "gpostfix", "gprimary":
+	case "gexpr", "gbinary", "gunary", "gpostfix", "gprimary", "gatom", "gsizeofarg":
 		return "an expression"
 	}
 	return ""
