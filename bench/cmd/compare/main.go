@@ -57,6 +57,7 @@ type config struct {
 	out                                  string
 	skipOverhead                         bool
 	settle                               time.Duration
+	cpu                                  int
 }
 
 // Results holds every raw number of a run (written to results.json).
@@ -107,6 +108,7 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 5, "workload runs per condition (baseline, each tracer)")
 	flag.StringVar(&c.out, "out", "", "directory for instruction dumps and results.json (default: a new one under $TMPDIR)")
 	flag.BoolVar(&c.skipOverhead, "skip-overhead", false, "skip the per-event cost figure (the slowest)")
+	flag.IntVar(&c.cpu, "cpu", runtime.NumCPU()-1, "CPU the per-event workload runs on (-1: unpinned); see bench/README.md")
 	flag.DurationVar(&c.settle, "settle", 500*time.Millisecond, "pause after each start-up run, for the kernel to finish tearing its probes down")
 	flag.Parse()
 	if err := run(c, os.Stdout); err != nil {
@@ -323,7 +325,7 @@ func attachedRun(ctx context.Context, c config, bpftool string, t tool, name, te
 	}
 	if workload != "" {
 		for _, mode := range []string{"u", "s"} {
-			if _, err := runWorkload(ctx, workload, mode, 10_000); err != nil && perr == nil {
+			if _, err := runWorkload(ctx, workload, mode, 10_000, -1); err != nil && perr == nil {
 				perr = err
 			}
 		}
@@ -348,7 +350,7 @@ func measureOverhead(ctx context.Context, c config, bpftool string, tools []tool
 		TracedCPUMS: map[string][]float64{}, Counted: map[string][]int64{}, ProgNS: map[string]float64{}}
 	logf("per-event cost: %d rounds of %d getppid calls, untraced and under each tool", c.rounds, c.events)
 	// Warm-up: the binary in the page cache, the CPU clocks up.
-	if _, err := runWorkload(ctx, workload, "s", c.events/4); err != nil {
+	if _, err := runWorkload(ctx, workload, "s", c.events/4, c.cpu); err != nil {
 		o.Failures = append(o.Failures, err.Error())
 		return o
 	}
@@ -360,7 +362,7 @@ func measureOverhead(ctx context.Context, c config, bpftool string, tools []tool
 		for k := range conds {
 			cond := conds[(k+round)%len(conds)]
 			if cond == "baseline" {
-				d, err := runWorkload(ctx, workload, "s", c.events)
+				d, err := runWorkload(ctx, workload, "s", c.events, c.cpu)
 				if err != nil {
 					o.Failures = append(o.Failures, err.Error())
 					continue
@@ -380,7 +382,7 @@ func measureOverhead(ctx context.Context, c config, bpftool string, tools []tool
 				o.Failures = append(o.Failures, fmt.Sprintf("%s: %v", cond, err))
 				continue
 			}
-			d, werr := runWorkload(ctx, workload, "s", c.events)
+			d, werr := runWorkload(ctx, workload, "s", c.events, c.cpu)
 			r := s.stop(time.Minute)
 			rss("getppid_count", cond, r.MaxRSSKB)
 			if werr != nil {
@@ -447,7 +449,7 @@ func progTime(ctx context.Context, c config, bpftool string, tools []tool, workl
 				return fmt.Errorf("enabling BPF statistics: %v", err)
 			}
 			defer stats.Close()
-			if _, err := runWorkload(ctx, workload, "s", n); err != nil {
+			if _, err := runWorkload(ctx, workload, "s", n, -1); err != nil {
 				return err
 			}
 			progs, err := attachedProgs(ctx, bpftool, s.pid(), 1, time.Second)

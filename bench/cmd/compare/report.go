@@ -287,6 +287,10 @@ func report(w io.Writer, res *Results, tools []tool, c config) {
 		fmt.Fprintf(w, "\nUntraced: %s of CPU per getppid call. CPU time is the loop's CLOCK_PROCESS_CPUTIME_ID, which "+
 			"includes the BPF program (it runs inside the syscall) and excludes time spent waiting for a CPU.\n",
 			cell(base*1e6/float64(o.Events), fmtNS))
+		if c.cpu >= 0 {
+			fmt.Fprintf(w, "The workload ran on CPU %d (-cpu): both tools open their tracepoint perf events on CPU 0, "+
+				"where bpftrace's programs (which return 1) also pay for a perf sample per event; elsewhere they do not.\n", c.cpu)
+		}
 	}
 
 	var problems []string

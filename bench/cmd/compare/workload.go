@@ -18,8 +18,9 @@ import (
 // is not part of the per-event figure. The CPU time (CLOCK_PROCESS_CPUTIME_ID,
 // exact scheduler accounting) includes the BPF program, which runs in the
 // syscall, and not the time spent waiting for a CPU: on a busy machine it is
-// the figure to trust.
+// the figure to trust. A third argument pins the process to that CPU.
 const workloadC = `#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -39,8 +40,17 @@ static long long now(clockid_t clk) {
 
 int main(int argc, char **argv) {
 	if (argc < 3) {
-		fprintf(stderr, "usage: gtwork s|u N\n");
+		fprintf(stderr, "usage: gtwork s|u N [CPU]\n");
 		return 2;
+	}
+	if (argc > 3 && atoi(argv[3]) >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(atoi(argv[3]), &set);
+		if (sched_setaffinity(0, sizeof set, &set) != 0) {
+			perror("sched_setaffinity");
+			return 2;
+		}
 	}
 	long n = atol(argv[2]), s = 0;
 	long long t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
@@ -70,9 +80,10 @@ func buildWorkload(ctx context.Context, cc, dir string) (string, error) {
 // loopTime is how long the workload's loop took.
 type loopTime struct{ wall, cpu time.Duration }
 
-// runWorkload runs the workload once and returns its loop time.
-func runWorkload(ctx context.Context, bin, mode string, n int) (loopTime, error) {
-	out, err := command(ctx, bin, mode, strconv.Itoa(n))
+// runWorkload runs the workload once, on the given CPU (-1: wherever the
+// scheduler puts it), and returns its loop time.
+func runWorkload(ctx context.Context, bin, mode string, n, onCPU int) (loopTime, error) {
+	out, err := command(ctx, bin, mode, strconv.Itoa(n), strconv.Itoa(onCPU))
 	if err != nil {
 		return loopTime{}, err
 	}
