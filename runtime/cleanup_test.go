@@ -818,3 +818,25 @@ func heldKinds(pid string) map[string]int {
 	}
 	return n
 }
+
+// The kernel gets each instruction's script text as BTF line info only
+// when asked (-v): it costs start-up, and gotrace maps verifier errors
+// from its own notes.
+func TestLoadLineInfoOnlyWhenAsked(t *testing.T) {
+	requireKernel(t)
+	p := compileScript(t, `tracepoint:syscalls:sys_enter_getppid { @a = count(); }`)
+	for _, want := range []bool{false, true} {
+		l, err := runtime.Load(p, runtime.LoadOptions{LineInfo: want})
+		require.NoError(t, err)
+		info, err := l.Coll.Programs[p.Probes[0].Name].Info()
+		require.NoError(t, err)
+		lines, _ := info.LineInfos()
+		if want {
+			require.NotEmpty(t, lines, "line info asked for")
+			require.Contains(t, lines[0].Line.Line(), "@a = count()")
+		} else {
+			require.Empty(t, lines, "line info not asked for")
+		}
+		l.Close()
+	}
+}

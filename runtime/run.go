@@ -28,7 +28,8 @@ type Options struct {
 	Out    output.Printer
 	Stderr io.Writer
 	PID    int
-	// VerifierLog shows the whole annotated verifier log on rejection (-v).
+	// VerifierLog shows the whole annotated verifier log on rejection, and
+	// gives the kernel BTF line info (-v; see LoadOptions).
 	VerifierLog bool
 	// Signals makes Ctrl-C, SIGTERM and SIGHUP end the run (the command
 	// line sets it; tests end runs through the context instead).
@@ -63,7 +64,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		// by the time the run ends, however soon.
 		go opts.Releaser.Start()
 	}
-	l, err := Load(p, LoadOptions{VerifierLog: opts.VerifierLog})
+	l, err := Load(p, LoadOptions{VerifierLog: opts.VerifierLog, LineInfo: opts.VerifierLog})
 	if err != nil {
 		return err
 	}

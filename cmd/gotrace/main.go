@@ -39,7 +39,8 @@ const usage = `usage: gotrace [options] [-e PROGRAM | FILE | -] [positional args
   -e PROGRAM   trace the program given on the command line
   FILE         trace the program in FILE ('-' reads standard input)
   -l [PATTERN] list probes matching PATTERN (e.g. 'tracepoint:syscalls:*open*')
-  -v           verbose: the full verifier log on errors; with -l, probe arguments
+  -v           verbose: the full verifier log on errors, script lines in the
+               kernel's copy of the programs; with -l, probe arguments
   -d           dump the syntax tree and the generated BPF instructions
   --dry-run    compile and load through the verifier, attach nothing
   -p PID       uprobes: trace only process PID; the run ends when it exits
@@ -161,7 +162,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 			fmt.Fprintln(stderr, errorText(err))
 			return 1
 		}
-		l, err := runtime.Load(compiled, runtime.LoadOptions{VerifierLog: *verbose})
+		l, err := runtime.Load(compiled, runtime.LoadOptions{VerifierLog: *verbose, LineInfo: *verbose})
 		if err != nil {
 			fmt.Fprintln(stderr, errorText(err))
 			return 1
