@@ -46,32 +46,8 @@ func Strftime(format string, t time.Time) string {
 			fmt.Fprintf(&b, "%06d", t.Nanosecond()/1000)
 		case 'j':
 			fmt.Fprintf(&b, "%03d", t.YearDay())
-		case 'a':
-			b.WriteString(t.Format("Mon"))
-		case 'A':
-			b.WriteString(t.Format("Monday"))
-		case 'b', 'h':
-			b.WriteString(t.Format("Jan"))
-		case 'B':
-			b.WriteString(t.Format("January"))
-		case 'p':
-			b.WriteString(t.Format("PM"))
-		case 'Z':
-			b.WriteString(t.Format("MST"))
-		case 'z':
-			b.WriteString(t.Format("-0700"))
 		case 's':
 			fmt.Fprintf(&b, "%d", t.Unix())
-		case 'T':
-			b.WriteString(t.Format("15:04:05"))
-		case 'R':
-			b.WriteString(t.Format("15:04"))
-		case 'D':
-			b.WriteString(t.Format("01/02/06"))
-		case 'F':
-			b.WriteString(t.Format("2006-01-02"))
-		case 'c':
-			b.WriteString(t.Format("Mon Jan  2 15:04:05 2006"))
 		case 'n':
 			b.WriteByte('\n')
 		case 't':
@@ -79,11 +55,23 @@ func Strftime(format string, t time.Time) string {
 		case '%':
 			b.WriteByte('%')
 		default:
+			if layout, ok := goLayouts[format[i]]; ok {
+				b.WriteString(t.Format(layout))
+				break
+			}
 			b.WriteByte('%')
 			b.WriteByte(format[i])
 		}
 	}
 	return b.String()
+}
+
+// goLayouts are the strftime conversions that Go's time layouts spell.
+var goLayouts = map[byte]string{
+	'a': "Mon", 'A': "Monday", 'b': "Jan", 'h': "Jan", 'B': "January",
+	'p': "PM", 'Z': "MST", 'z': "-0700",
+	'T': "15:04:05", 'R': "15:04", 'D': "01/02/06", 'F': "2006-01-02",
+	'c': "Mon Jan  2 15:04:05 2006",
 }
 
 // monotonicToWall converts a CLOCK_MONOTONIC timestamp (nsecs) to wall time.
