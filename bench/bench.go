@@ -98,8 +98,8 @@ func ExampleFiles(root string) ([]string, error) {
 }
 
 // ScriptEnv reads what a script file asks of its environment from comment
-// lines, as the golden tests do: "// golden-env: kprobes" compiles as if the
-// kernel had kprobes.
+// lines, as the golden tests do: "// golden-target: 6.1" compiles for a
+// kernel with kprobes.
 func ScriptEnv(text string) (kprobes bool) {
-	return strings.Contains(text, "// golden-env: kprobes")
+	return strings.Contains(text, "// golden-target: 6.1")
 }

@@ -22,7 +22,9 @@ import (
 	"testing"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/target"
 )
 
 type example struct {
@@ -50,9 +52,9 @@ func examples(tb testing.TB) []example {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		env := &lang.Env{Args: []string{"1", "2", "3"}}
+		env := &lang.Env{Target: testtarget.Live(), Args: []string{"1", "2", "3"}}
 		if ScriptEnv(string(text)) {
-			env.HaveKprobes = func() bool { return true }
+			env.Target = testtarget.WithFeatures(testtarget.Live(), map[target.Feature]bool{target.Kprobes: true})
 		}
 		rel, _ := filepath.Rel(root, f)
 		out = append(out, example{name: rel, src: &lang.Source{Name: filepath.Base(f), Text: string(text)}, env: env})
@@ -179,7 +181,7 @@ func TestHarnessScripts(t *testing.T) {
 				// this test binary has no work() to resolve.
 				return
 			}
-			if _, err := pipeline(src, &lang.Env{}); err != nil {
+			if _, err := pipeline(src, &lang.Env{Target: testtarget.Live()}); err != nil {
 				t.Fatal(err)
 			}
 		})

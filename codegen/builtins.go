@@ -3,7 +3,6 @@ package codegen
 import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 )
 
@@ -377,25 +376,18 @@ func (g *gen) needStackMap() {
 }
 
 func genKaddr(g *gen, call *lang.CallExpr, dst asm.Register) {
-	name := call.Args[0].(*lang.StrLit).Value
-	ks, err := kernel.Kallsyms()
-	if err != nil {
-		g.fail(call, "kaddr: %v", err)
-		return
-	}
-	addr, ok := ks.Address(name)
+	addr, ok := g.info.Addrs[call][""]
 	if !ok {
-		g.fail(call.Args[0], "kaddr: no kernel symbol %q", name)
+		g.fail(call, "internal error: kaddr() was not resolved by the checker")
 		return
 	}
 	g.loadConst(dst, int64(addr))
 }
 
 func genUaddr(g *gen, call *lang.CallExpr, dst asm.Register) {
-	name := call.Args[0].(*lang.StrLit).Value
-	addr, err := kernel.ELFSymbolAddress(g.ap.Path, name)
-	if err != nil {
-		g.fail(call.Args[0], "uaddr: %v", err)
+	addr, ok := g.info.Addrs[call][g.ap.Path]
+	if !ok {
+		g.fail(call, "internal error: uaddr() was not resolved by the checker for %s", g.ap.Path)
 		return
 	}
 	g.loadConst(dst, int64(addr))
@@ -562,14 +554,14 @@ func genSignal(g *gen, call *lang.CallExpr) {
 
 // usdtArg reads a USDT argument where its note says it is: a register of
 // the probed process, memory at a register plus an offset, or a constant.
-func (g *gen) usdtArg(a kernel.USDTArg, dst asm.Register) {
+func (g *gen) usdtArg(a lang.USDTArg, dst asm.Register) {
 	switch a.Kind {
-	case kernel.USDTImmediate:
+	case lang.USDTImmediate:
 		g.loadConst(dst, a.Value)
 		return
-	case kernel.USDTRegister:
+	case lang.USDTRegister:
 		g.emit(asm.LoadMem(dst, g.ctx(), int16(a.Reg), asm.DWord))
-	case kernel.USDTMemory:
+	case lang.USDTMemory:
 		slot := g.alloc(8)
 		g.emit(storeImm(asm.RFP, slot, 0))
 		g.addr(asm.R1, slot)

@@ -18,8 +18,6 @@ package codegen
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -157,8 +155,12 @@ type Options struct {
 	HelperErrors bool
 }
 
+// DefaultMapKeys is how many keys a map holds when Options.MapKeys is 0
+// (bpftrace's BPFTRACE_MAP_KEYS_MAX default).
+const DefaultMapKeys = 4096
+
 // CompileSource runs the whole front end on a script: parse, check with
-// env (nil: the running kernel, no parameters), and compile.
+// env (its Target is the machine compiled for), and compile.
 func CompileSource(src *lang.Source, env *lang.Env, opts ...Options) (*Program, error) {
 	prog, err := lang.Parse(src)
 	if err != nil {
@@ -182,13 +184,7 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 		opts.RingbufSize = 1 << 20
 	}
 	if opts.MapKeys == 0 {
-		opts.MapKeys = 4096
-		for _, env := range []string{"BPFTRACE_MAP_KEYS_MAX", "BPFTRACE_MAP_KEYS"} {
-			if n, err := strconv.Atoi(os.Getenv(env)); err == nil && n > 0 {
-				opts.MapKeys = uint32(n)
-				break
-			}
-		}
+		opts.MapKeys = DefaultMapKeys
 	}
 	p := &Program{
 		Info: info,

@@ -620,8 +620,8 @@ func (g *gen) sizeof(e *lang.SizeofExpr) int64 {
 	if e.Type.Pointers > 0 {
 		return 8
 	}
-	if n, err := lang.KernelTypeSize(e.Type.Name); err == nil && strings.ContainsAny(e.Type.Name, " ") {
-		return int64(n)
+	if n, ok := g.info.Sizes[e]; ok && strings.ContainsAny(e.Type.Name, " ") {
+		return n
 	}
 	switch e.Type.Name {
 	case "int8", "uint8", "u8", "s8", "char", "bool":

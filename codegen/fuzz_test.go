@@ -19,8 +19,10 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/gotrace/gotrace/codegen"
 	"github.com/gotrace/gotrace/internal/fuzzseed"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
+	"github.com/gotrace/gotrace/target"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,11 +76,7 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		env := fuzzEnv()
-		if kprobes {
-			env.HaveKprobes = func() bool { return true }
-		} else {
-			env.HaveKprobes = func() bool { return false }
-		}
+		env.Target = testtarget.WithFeatures(testtarget.Live(), map[target.Feature]bool{target.Kprobes: kprobes})
 		info, err := lang.Check(prog, src, &env)
 		if err != nil {
 			return

@@ -10,32 +10,55 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/target"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/codegen")
 
-// compileFile parses, checks and compiles one golden input. A line
-// "// golden-env: kprobes" compiles as if the kernel had kprobes, so kprobe
-// programs are generated (and verified) instead of the tracepoint fallback.
-func compileFile(t *testing.T, path string) *codegen.Program {
+// goldenTarget names the recorded target a golden input compiles for: the
+// line "// golden-target: NAME" (testdata/targets/NAME), or "dev", the
+// development VM's kernel, which has no kprobes and no fentry.
+func goldenTarget(text string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if name, ok := strings.CutPrefix(line, "// golden-target: "); ok {
+			return strings.TrimSpace(name)
+		}
+	}
+	return "dev"
+}
+
+// compileFile parses, checks and compiles one golden input for tgt.
+func compileFile(t *testing.T, path string, tgt func(text string) target.Target) *codegen.Program {
 	t.Helper()
 	text, err := os.ReadFile(path)
 	require.NoError(t, err)
 	src := &lang.Source{Name: filepath.Base(path), Text: string(text)}
 	prog, err := lang.Parse(src)
 	require.NoError(t, err)
-	env := &lang.Env{}
-	if strings.Contains(string(text), "// golden-env: kprobes") {
-		env.HaveKprobes = func() bool { return true }
-	}
-	info, err := lang.Check(prog, src, env)
+	info, err := lang.Check(prog, src, &lang.Env{Target: tgt(string(text))})
 	require.NoError(t, err)
 	p, err := codegen.Compile(info, codegen.Options{})
 	require.NoError(t, err)
 	return p
+}
+
+// recordedTarget is the golden input's recorded target.
+func recordedTarget(t *testing.T) func(string) target.Target {
+	return func(text string) target.Target { return testtarget.Recorded(t, goldenTarget(text)) }
+}
+
+// liveTarget is the running machine, with the recorded target's kprobes:
+// a golden program for a kprobe kernel is generated as there, and loaded
+// through this kernel's verifier (kprobe programs load without kprobes).
+func liveTarget(t *testing.T) func(string) target.Target {
+	return func(text string) target.Target {
+		kp := testtarget.Recorded(t, goldenTarget(text)).Has(target.Kprobes)
+		return testtarget.WithFeatures(testtarget.Live(), map[target.Feature]bool{target.Kprobes: kp})
+	}
 }
 
 func goldenInputs(t *testing.T) []string {
@@ -51,7 +74,7 @@ func TestGolden(t *testing.T) {
 	for _, in := range goldenInputs(t) {
 		name := strings.TrimSuffix(filepath.Base(in), ".gt")
 		t.Run(name, func(t *testing.T) {
-			got := compileFile(t, in).Listing()
+			got := compileFile(t, in, recordedTarget(t)).Listing()
 			golden := strings.TrimSuffix(in, ".gt") + ".golden"
 			if *update {
 				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
@@ -69,7 +92,7 @@ func TestGoldenVerifies(t *testing.T) {
 	for _, in := range goldenInputs(t) {
 		name := strings.TrimSuffix(filepath.Base(in), ".gt")
 		t.Run(name, func(t *testing.T) {
-			p := compileFile(t, in)
+			p := compileFile(t, in, liveTarget(t))
 			spec := p.Spec.Copy()
 			// Kernels that refuse BPF trampolines (like the development VM)
 			// refuse every fentry/fexit program with EPERM before the

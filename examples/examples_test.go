@@ -36,8 +36,10 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime/tracetest"
+	"github.com/gotrace/gotrace/target"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -91,9 +93,9 @@ func compile(name, text string, args []string) (*codegen.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &lang.Env{Args: args}
+	env := &lang.Env{Target: testtarget.Live(), Args: args}
 	if needsKprobes(text) {
-		env.HaveKprobes = func() bool { return true }
+		env.Target = testtarget.WithFeatures(testtarget.Live(), map[target.Feature]bool{target.Kprobes: true})
 	}
 	info, err := lang.Check(prog, src, env)
 	if err != nil {

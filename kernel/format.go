@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // FieldKind classifies a tracepoint field by how a program reads it.
@@ -202,29 +201,17 @@ func (e *tracepointNotFoundError) Error() string {
 
 func (e *tracepointNotFoundError) Is(target error) bool { return target == ErrTracepointNotFound }
 
-var formatCache struct {
-	mu sync.Mutex
-	m  map[string]*TracepointFormat
-	// missing remembers tracepoints that do not exist: scripts (and the
-	// fuzzer) may ask for the same one many times.
-	missing map[string]error
+// TracepointNotFound is the error for a tracepoint cat:name that does not
+// exist; catExists says whether its category does (the hint lists it).
+func TracepointNotFound(cat, name string, catExists bool) error {
+	return &tracepointNotFoundError{cat: cat, name: name, catExists: catExists}
 }
 
 // ReadTracepointFormat reads and parses the format of tracepoint cat:name.
-// Results are cached; callers must not modify the returned value.
+// It reads tracefs every time: callers that ask often (the compiler's
+// target) keep what they read.
 func ReadTracepointFormat(cat, name string) (*TracepointFormat, error) {
 	key := cat + ":" + name
-	formatCache.mu.Lock()
-	if tf, ok := formatCache.m[key]; ok {
-		formatCache.mu.Unlock()
-		return tf, nil
-	}
-	if err, ok := formatCache.missing[key]; ok {
-		formatCache.mu.Unlock()
-		return nil, err
-	}
-	formatCache.mu.Unlock()
-
 	if cat == "" || name == "" || strings.ContainsAny(key, "/\x00") || cat == "." || cat == ".." || name == "." || name == ".." {
 		return nil, &tracepointNotFoundError{cat: cat, name: name}
 	}
@@ -237,14 +224,7 @@ func ReadTracepointFormat(cat, name string) (*TracepointFormat, error) {
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			_, cerr := os.Stat(filepath.Join(dir, "events", cat))
-			nf := &tracepointNotFoundError{cat: cat, name: name, catExists: cerr == nil}
-			formatCache.mu.Lock()
-			if formatCache.missing == nil {
-				formatCache.missing = map[string]error{}
-			}
-			formatCache.missing[key] = nf
-			formatCache.mu.Unlock()
-			return nil, nf
+			return nil, &tracepointNotFoundError{cat: cat, name: name, catExists: cerr == nil}
 		}
 		return nil, fmt.Errorf("cannot read the format of tracepoint %s:%s: %v", cat, name, err)
 	}
@@ -252,12 +232,6 @@ func ReadTracepointFormat(cat, name string) (*TracepointFormat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot parse %s: %v", path, err)
 	}
-	formatCache.mu.Lock()
-	if formatCache.m == nil {
-		formatCache.m = make(map[string]*TracepointFormat)
-	}
-	formatCache.m[key] = tf
-	formatCache.mu.Unlock()
 	return tf, nil
 }
 
@@ -464,4 +438,14 @@ func elemSize(t string) int {
 
 func isIdentByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// ReadTracepointFormatText is the text of tracepoint cat:name's format
+// file, unparsed (a recorded target keeps it).
+func ReadTracepointFormatText(cat, name string) ([]byte, error) {
+	dir, err := TracefsDir()
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(dir, "events", cat, name, "format"))
 }

@@ -42,15 +42,17 @@ var kallsyms struct {
 // Kallsyms returns the running kernel's symbols, parsing /proc/kallsyms the
 // first time it is called.
 func Kallsyms() (*KernelSymbols, error) {
-	kallsyms.once.Do(func() {
-		data, err := readProcFile("/proc/kallsyms")
-		if err != nil {
-			kallsyms.err = fmt.Errorf("cannot read kernel symbols: %v", err)
-			return
-		}
-		kallsyms.ks, kallsyms.err = ParseKallsyms(bytes.NewReader(data))
-	})
+	kallsyms.once.Do(func() { kallsyms.ks, kallsyms.err = ReadKallsyms() })
 	return kallsyms.ks, kallsyms.err
+}
+
+// ReadKallsyms reads and parses /proc/kallsyms anew.
+func ReadKallsyms() (*KernelSymbols, error) {
+	data, err := readProcFile("/proc/kallsyms")
+	if err != nil {
+		return nil, fmt.Errorf("cannot read kernel symbols: %v", err)
+	}
+	return ParseKallsyms(bytes.NewReader(data))
 }
 
 // ParseKallsyms parses text in /proc/kallsyms format
@@ -193,4 +195,24 @@ func readProcFile(path string) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// KernelSymbol is one symbol of /proc/kallsyms.
+type KernelSymbol struct {
+	Name string
+	Addr uint64
+	Type byte // 'T' for code, 'D' for data
+}
+
+// Symbols lists every symbol, in address order.
+func (ks *KernelSymbols) Symbols() []KernelSymbol {
+	out := make([]KernelSymbol, len(ks.syms))
+	for i, s := range ks.syms {
+		t := byte('D')
+		if s.text {
+			t = 'T'
+		}
+		out[i] = KernelSymbol{Name: s.name, Addr: s.addr, Type: t}
+	}
+	return out
 }

@@ -26,6 +26,16 @@ func Tracepoints() ([]string, error) {
 	if eventsCache.events != nil {
 		return eventsCache.events, nil
 	}
+	events, err := ReadTracepoints()
+	if err != nil {
+		return nil, err
+	}
+	eventsCache.events = events
+	return events, nil
+}
+
+// ReadTracepoints is Tracepoints, read anew from tracefs.
+func ReadTracepoints() ([]string, error) {
 	dir, err := TracefsDir()
 	if err != nil {
 		return nil, err
@@ -49,7 +59,6 @@ func Tracepoints() ([]string, error) {
 	if events == nil {
 		events = []string{}
 	}
-	eventsCache.events = events
 	return events, nil
 }
 
@@ -165,14 +174,31 @@ func traceableFunctions() []string {
 	if kfuncCache.funcs != nil {
 		return kfuncCache.funcs
 	}
-	p, err := tracefsFile("available_filter_functions")
+	funcs, err := ReadTraceableFunctions()
 	if err != nil {
 		return nil
+	}
+	kfuncCache.funcs = funcs
+	return funcs
+}
+
+// ReadTraceableFunctions reads the kernel functions kprobes can attach to
+// from tracefs' available_filter_functions, sorted.
+func ReadTraceableFunctions() ([]string, error) {
+	p, err := tracefsFile("available_filter_functions")
+	if err != nil {
+		return nil, err
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
-		return nil
+		return nil, err
 	}
+	return ParseFilterFunctions(data), nil
+}
+
+// ParseFilterFunctions parses available_filter_functions: one function a
+// line, perhaps followed by " [module]"; .part. clones are left out.
+func ParseFilterFunctions(data []byte) []string {
 	var funcs []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
@@ -190,7 +216,6 @@ func traceableFunctions() []string {
 	if funcs == nil {
 		funcs = []string{}
 	}
-	kfuncCache.funcs = funcs
 	return funcs
 }
 

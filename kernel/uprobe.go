@@ -75,6 +75,9 @@ func OpenELFBinary(path string) (*ELFBinary, error) {
 	return b, nil
 }
 
+// ReadELFBinary is OpenELFBinary without the cache.
+func ReadELFBinary(path string) (*ELFBinary, error) { return readELFBinary(path) }
+
 func readELFBinary(path string) (*ELFBinary, error) {
 	f, err := elf.Open(path)
 	if err != nil {

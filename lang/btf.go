@@ -3,34 +3,25 @@ package lang
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/cilium/ebpf/btf"
 )
 
-// Kernel types come from the kernel's BTF (/sys/kernel/btf/vmlinux). It is
-// loaded once, and only when a script names a kernel type: curtask->...,
-// a cast to a struct pointer, sizeof(struct ...).
+// Kernel types come from the target's BTF. The target loads it only when a
+// script names a kernel type: curtask->..., a cast to a struct pointer,
+// sizeof(struct ...).
 
-var kernelBTF struct {
-	once sync.Once
-	spec *btf.Spec
-	err  error
-}
-
-func loadKernelBTF() (*btf.Spec, error) {
-	kernelBTF.once.Do(func() {
-		kernelBTF.spec, kernelBTF.err = btf.LoadKernelSpec()
-		if kernelBTF.err != nil {
-			kernelBTF.err = fmt.Errorf("kernel types need BTF (/sys/kernel/btf/vmlinux): %v", kernelBTF.err)
-		}
-	})
-	return kernelBTF.spec, kernelBTF.err
+func (c *checker) kernelBTF() (*btf.Spec, error) {
+	spec, err := c.env.target().BTF()
+	if err != nil {
+		return nil, fmt.Errorf("kernel types need BTF (/sys/kernel/btf/vmlinux): %v", err)
+	}
+	return spec, nil
 }
 
 // btfNamed finds "struct X", "union X", "enum X" or a typedef name.
-func btfNamed(name string) (btf.Type, error) {
-	spec, err := loadKernelBTF()
+func (c *checker) btfNamed(name string) (btf.Type, error) {
+	spec, err := c.kernelBTF()
 	if err != nil {
 		return nil, err
 	}
@@ -210,9 +201,9 @@ func (c *checker) kernelField(e *FieldExpr, t *Type) *Type {
 	return ft
 }
 
-// KernelTypeSize is sizeof(name) for a kernel type such as "struct file".
-func KernelTypeSize(name string) (int, error) {
-	t, err := btfNamed(name)
+// kernelTypeSize is sizeof(name) for a kernel type such as "struct file".
+func (c *checker) kernelTypeSize(name string) (int, error) {
+	t, err := c.btfNamed(name)
 	if err != nil {
 		return 0, err
 	}
@@ -236,14 +227,9 @@ var wellKnownMacros = map[string]int64{
 	"SIGKILL": 9, "SIGTERM": 15, "SIGINT": 2, "SIGHUP": 1, "SIGSTOP": 19, "SIGCONT": 18,
 }
 
-var enumValues struct {
-	once   sync.Once
-	values map[string]int64
-}
-
-// KernelConstant resolves a name that is not a builtin: a well-known kernel
+// kernelConstant resolves a name that is not a builtin: a well-known kernel
 // macro, or an enumerator from the kernel's BTF (TCP_ESTABLISHED, ...).
-func KernelConstant(name string) (int64, bool) {
+func (c *checker) kernelConstant(name string) (int64, bool) {
 	if v, ok := wellKnownMacros[name]; ok {
 		return v, true
 	}
@@ -252,30 +238,12 @@ func KernelConstant(name string) (int64, bool) {
 	if strings.ToUpper(name) != name {
 		return 0, false
 	}
-	enumValues.once.Do(func() {
-		spec, err := loadKernelBTF()
-		if err != nil {
-			return
-		}
-		enumValues.values = map[string]int64{}
-		for t, err := range spec.All() {
-			if err != nil {
-				break
-			}
-			if e, ok := t.(*btf.Enum); ok {
-				for _, v := range e.Values {
-					enumValues.values[v.Name] = int64(v.Value)
-				}
-			}
-		}
-	})
-	v, ok := enumValues.values[name]
-	return v, ok
+	return c.env.target().Enumerator(name)
 }
 
 // kernelFuncProto finds a kernel function's prototype in BTF.
-func kernelFuncProto(name string) (*btf.FuncProto, error) {
-	spec, err := loadKernelBTF()
+func (c *checker) kernelFuncProto(name string) (*btf.FuncProto, error) {
+	spec, err := c.kernelBTF()
 	if err != nil {
 		return nil, err
 	}

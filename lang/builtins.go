@@ -2,8 +2,6 @@ package lang
 
 import (
 	"strings"
-
-	"github.com/gotrace/gotrace/kernel"
 )
 
 // This file is the one place that lists every builtin variable and function
@@ -58,7 +56,7 @@ var BuiltinVars = map[string]*BuiltinVar{
 // (loaded lazily: only scripts that use curtask pay for it), else a plain
 // address.
 func curtaskType(c *checker, id *IdentExpr) *Type {
-	if t, err := btfNamed("struct task_struct"); err == nil {
+	if t, err := c.btfNamed("struct task_struct"); err == nil {
 		return ptrTo(t, false)
 	}
 	return &Type{Kind: KindInt, Size: 8, Ptr: true}
@@ -124,7 +122,7 @@ func argsType(c *checker, id *IdentExpr) *Type {
 		if ap.Kind == "fentry" || ap.Kind == "fexit" {
 			// The traced function's parameters, from its BTF prototype.
 			if ap.Proto == nil {
-				proto, err := kernelFuncProto(ap.Func)
+				proto, err := c.kernelFuncProto(ap.Func)
 				if err != nil {
 					c.errorf(id, "%s: %v", ap.Name, err)
 					return nil
@@ -349,27 +347,46 @@ func checkKaddr(c *checker, call *CallExpr, _ []*Type) *Type {
 	if !ok {
 		return nil
 	}
-	// The symbol is resolved now, so that a wrong name is a checking
-	// error; when the symbols cannot be read at all, code generation says.
-	if ks, err := kernel.Kallsyms(); err == nil {
-		if _, found := ks.Address(name); !found {
-			c.errorf(call.Args[0], "kaddr: no kernel symbol %q", name)
-			return nil
-		}
+	// The symbol is resolved now, once: code generation reads the address
+	// from Info.Addrs.
+	addr, found, err := c.env.target().KernelSymbol(name)
+	if err != nil {
+		c.errorf(call, "kaddr: %v", err)
+		return nil
 	}
+	if !found {
+		c.errorf(call.Args[0], "kaddr: no kernel symbol %q", name)
+		return nil
+	}
+	c.info.Addrs[call] = map[string]uint64{"": addr}
 	return TypeUint64
 }
 
 func checkUaddr(c *checker, call *CallExpr, _ []*Type) *Type {
-	if _, ok := stringLiteralArg(c, call, 0, "a symbol name"); !ok {
+	name, ok := stringLiteralArg(c, call, 0, "a symbol name")
+	if !ok {
 		return nil
 	}
+	addrs := map[string]uint64{}
 	for _, ap := range c.probe.Attach {
 		if ap.Kind != "uprobe" && ap.Kind != "uretprobe" {
 			c.errorf(call, "uaddr() is only available in uprobe and uretprobe probes, not in %s", ap.Name)
 			return nil
 		}
+		// Each binary the probe attaches to has its own address.
+		bin, err := c.env.target().ELF(ap.Path)
+		if err != nil {
+			c.errorf(call.Args[0], "uaddr: %v", err)
+			return nil
+		}
+		sym, found := bin.Lookup(name)
+		if !found {
+			c.errorf(call.Args[0], "uaddr: %v", bin.NotFound(name))
+			return nil
+		}
+		addrs[ap.Path] = sym.Addr
 	}
+	c.info.Addrs[call] = addrs
 	return TypeUint64
 }
 

@@ -1,61 +1,46 @@
 package lang
 
 import (
-	"os"
-
-	"github.com/cilium/ebpf/btf"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/cilium/ebpf/btf"
+
 	"github.com/gotrace/gotrace/kernel"
+	"github.com/gotrace/gotrace/target"
 )
 
 // Env is what the checker needs to know about the world outside the script:
-// the kernel (tracepoint formats, whether kprobes exist) and the command line.
-// Zero-valued fields fall back to the running kernel and the defaults.
+// the machine it compiles for (Target) and the user's settings. The checker
+// reads nothing else: the command line reads the environment and the
+// machine, tests pass a recorded target.
 type Env struct {
+	// Target answers every question about the machine: tracepoints,
+	// kernel types, symbols, binaries, features. A nil Target knows
+	// nothing: scripts that need the machine fail to check.
+	Target target.Target
 	StrLen int      // string capacity in bytes (BPFTRACE_STRLEN, default 64)
 	Args   []string // positional parameters $1..$N
 	Unsafe bool     // --unsafe: allow system() and signal()
 	PID    int      // -p PID: uprobe library names resolve in this process's maps
-
-	TracepointFormat func(cat, event string) (*kernel.TracepointFormat, error)
-	MatchTracepoints func(catGlob, eventGlob string) ([]string, error)
-	HaveKprobes      func() bool
 }
+
+// DefaultStrLen is the capacity of strings when Env.StrLen is 0.
+const DefaultStrLen = 64
 
 func (e *Env) strLen() int {
 	if e.StrLen > 0 {
 		return e.StrLen
 	}
-	if s := os.Getenv("BPFTRACE_STRLEN"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 200 {
-			return n
-		}
-	}
-	return 64
+	return DefaultStrLen
 }
 
-func (e *Env) tracepointFormat(cat, event string) (*kernel.TracepointFormat, error) {
-	if e.TracepointFormat != nil {
-		return e.TracepointFormat(cat, event)
+func (e *Env) target() target.Target {
+	if e.Target == nil {
+		return target.None{}
 	}
-	return kernel.ReadTracepointFormat(cat, event)
-}
-
-func (e *Env) matchTracepoints(cat, event string) ([]string, error) {
-	if e.MatchTracepoints != nil {
-		return e.MatchTracepoints(cat, event)
-	}
-	return kernel.MatchTracepoints(cat, event)
-}
-
-func (e *Env) haveKprobes() bool {
-	if e.HaveKprobes != nil {
-		return e.HaveKprobes()
-	}
-	return kernel.HaveKprobes()
+	return e.Target
 }
 
 // Info is what the checker learned: the type of every expression, every
@@ -68,6 +53,12 @@ type Info struct {
 	Fields map[*FieldExpr]Member
 	// Consts are identifiers that name kernel constants (AF_INET, enums).
 	Consts map[*IdentExpr]int64
+	// Addrs are the addresses kaddr() and uaddr() calls resolved to:
+	// kaddr's under the key "", uaddr's under the path of each binary the
+	// probe attaches to.
+	Addrs map[*CallExpr]map[string]uint64
+	// Sizes are sizeof() of kernel types, from BTF.
+	Sizes  map[*SizeofExpr]int64
 	Maps   map[string]*MapInfo
 	Probes []*ProbeInfo
 	// Args are the positional parameters $1..$N.
@@ -131,7 +122,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 		pi.Attach = c.dropMissing(pi.Attach) // probes.go
 		for _, ap := range pi.Attach {
 			if (ap.Kind == "fentry" || ap.Kind == "fexit") && !ap.Wildcard && ap.Proto == nil {
-				proto, err := kernelFuncProto(ap.Func)
+				proto, err := c.kernelFuncProto(ap.Func)
 				if err != nil {
 					c.errorf(ap.Spec, "%v", err)
 					continue
@@ -152,6 +143,8 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 		c.info.Types = map[Expr]*Type{}
 		c.info.Fields = map[*FieldExpr]Member{}
 		c.info.Consts = map[*IdentExpr]int64{}
+		c.info.Addrs = map[*CallExpr]map[string]uint64{}
+		c.info.Sizes = map[*SizeofExpr]int64{}
 		c.errs = nil
 		c.failed = map[string]bool{}
 		for _, pi := range c.info.Probes {
@@ -463,7 +456,7 @@ func (c *checker) exprType(e Expr) *Type {
 			return nil
 		}
 		if b == nil {
-			if v, ok := KernelConstant(e.Name); ok {
+			if v, ok := c.kernelConstant(e.Name); ok {
 				c.info.Consts[e] = v
 				return TypeInt64
 			}
@@ -630,9 +623,13 @@ func (c *checker) exprType(e Expr) *Type {
 			if _, _, ok := intTypeName(e.Type); ok {
 				return TypeUint64
 			}
-			if _, err := btfNamed(e.Type.Name); err != nil {
+			bt, err := c.btfNamed(e.Type.Name)
+			if err != nil {
 				c.errorf(e.Type, "%v", err)
 				return nil
+			}
+			if n, err := btf.Sizeof(bt); err == nil {
+				c.info.Sizes[e] = int64(n)
 			}
 			return TypeUint64
 		}
@@ -771,7 +768,7 @@ func (c *checker) field(e *FieldExpr) *Type {
 					didYouMean(e.Field, names), strings.Join(names, ", "))
 				return nil
 			}
-			t, err := fieldType(f, c.env.strLen(), ap.Category == "syscalls")
+			t, err := c.fieldType(f, c.env.strLen(), ap.Category == "syscalls")
 			if err != nil {
 				c.errorf(e, "%s: %v", ap.Name, err)
 				return nil
@@ -841,7 +838,7 @@ func (c *checker) pointerCast(tn *TypeName) *Type {
 		}
 		return &Type{Kind: KindInt, Size: 8, Ptr: true, User: user}
 	}
-	bt, err := btfNamed(tn.Name)
+	bt, err := c.btfNamed(tn.Name)
 	if err != nil {
 		c.errorf(tn, "%v", err)
 		return nil
@@ -897,7 +894,7 @@ func (c *checker) index(e *IndexExpr) *Type {
 }
 
 // fieldType maps a tracepoint field to a language type.
-func fieldType(f *kernel.Field, strLen int, userPointers bool) (*Type, error) {
+func (c *checker) fieldType(f *kernel.Field, strLen int, userPointers bool) (*Type, error) {
 	switch {
 	case f.DataLoc:
 		return StringType(strLen), nil
@@ -915,7 +912,7 @@ func fieldType(f *kernel.Field, strLen int, userPointers bool) (*Type, error) {
 		if name, ok := strings.CutSuffix(strings.TrimSpace(strings.TrimPrefix(f.CType, "const ")), "*"); ok {
 			name = strings.TrimSpace(name)
 			if strings.HasPrefix(name, "struct ") || strings.HasPrefix(name, "union ") {
-				if bt, err := btfNamed(name); err == nil {
+				if bt, err := c.btfNamed(name); err == nil {
 					return ptrTo(bt, userPointers), nil
 				}
 			}

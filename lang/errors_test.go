@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/target"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,6 +24,7 @@ import (
 // The script (parse and check) must fail with an error on that line whose
 // message matches the regexp. A case with no ### line must be accepted.
 func TestErrorChunks(t *testing.T) {
+	errorsTarget = testtarget.Recorded(t, "dev")
 	files, err := filepath.Glob("testdata/errors/*.gt")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
@@ -64,12 +67,16 @@ func TestErrorChunks(t *testing.T) {
 	t.Logf("%d error cases", total)
 }
 
+// errorsTarget is the machine the error cases are checked for: the
+// development VM's kernel, as recorded (no kprobes, no fentry).
+var errorsTarget target.Target
+
 func checkScript(src *lang.Source) error {
 	prog, err := lang.Parse(src)
 	if err != nil {
 		return err
 	}
-	_, err = lang.Check(prog, src, &lang.Env{Args: []string{"42", "str"}})
+	_, err = lang.Check(prog, src, &lang.Env{Target: errorsTarget, Args: []string{"42", "str"}})
 	return err
 }
 

@@ -12,12 +12,15 @@ package lang_test
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gotrace/gotrace/internal/fuzzseed"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/target"
 )
 
 func fuzzAddSeeds(f *testing.F) {
@@ -119,10 +122,15 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// fuzzEnv is the running kernel's view (the kernel package caches its
-// answers, misses included: the fuzzer asks for the same few tracepoints
-// millions of times).
-func fuzzEnv() *lang.Env { return &lang.Env{StrLen: 64} }
+// fuzzEnv is the recorded development kernel: fuzzing checks the language,
+// not the machine it happens to run on.
+func fuzzEnv() *lang.Env {
+	r, err := target.LoadRecorded(filepath.Join(testtarget.Dir(), "dev"))
+	if err != nil {
+		panic(err)
+	}
+	return &lang.Env{Target: r, StrLen: 64}
+}
 
 // FuzzCheck: parsing and checking never panic; the checker's errors are
 // positioned too.

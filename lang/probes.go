@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gotrace/gotrace/kernel"
+	"github.com/gotrace/gotrace/target"
 )
 
 // AttachPoint is one concrete place a probe attaches: a ProbeSpec after
@@ -119,7 +120,7 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 		if wild && off != 0 {
 			return bad("a wildcard kprobe cannot take an offset")
 		}
-		if !c.env.haveKprobes() {
+		if !c.env.target().Has(target.Kprobes) {
 			if name, ok := strings.CutPrefix(fn, "sys_"); ok && off == 0 {
 				event := "sys_enter_" + name
 				if s.Kind == "kretprobe" {
@@ -137,7 +138,10 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 			return []*AttachPoint{{Spec: s, Kind: s.Kind, Func: fn, Offset: off, Wildcard: wild, Name: s.Kind + ":" + s.Parts[0]}}
 		}
 		if wild {
-			funcs := kernel.TraceableFunctions()
+			funcs, err := c.env.target().TraceableFunctions()
+			if err != nil {
+				return bad("cannot list the kernel's traceable functions: %v", err)
+			}
 			var aps []*AttachPoint
 			for _, f := range funcs {
 				if kernel.Glob(fn, f) {
@@ -212,7 +216,7 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 		if len(s.Parts) == 2 {
 			cat = s.Parts[0]
 		}
-		matches, err := c.env.matchTracepoints(cat, ev)
+		matches, err := c.env.target().MatchTracepoints(cat, ev)
 		if err != nil {
 			return bad("%v", err)
 		}
@@ -261,7 +265,7 @@ func (c *checker) uprobes(s *ProbeSpec) []*AttachPoint {
 		c.errorf(s, "%s needs a function: %s:%s:function", s.Kind, s.Kind, target)
 		return nil
 	}
-	paths, err := kernel.ResolveUprobeTarget(target, c.env.PID)
+	paths, err := c.env.target().ResolveBinary(target, c.env.PID)
 	if err != nil {
 		c.errorf(s, "%v", err)
 		return nil
@@ -277,7 +281,7 @@ func (c *checker) uprobes(s *ProbeSpec) []*AttachPoint {
 	}
 	var aps []*AttachPoint
 	for _, path := range paths {
-		bin, err := kernel.OpenELFBinary(path)
+		bin, err := c.env.target().ELF(path)
 		if err != nil {
 			c.errorf(s, "%v", err)
 			return nil
@@ -395,11 +399,11 @@ func (c *checker) dropMissing(aps []*AttachPoint) []*AttachPoint {
 // inNeededLib looks for function fn in the libraries bin links to.
 func (c *checker) inNeededLib(bin *kernel.ELFBinary, fn string) (string, *kernel.ELFBinary) {
 	for _, soname := range bin.Needed {
-		paths, err := kernel.ResolveUprobeTarget(soname, c.env.PID)
+		paths, err := c.env.target().ResolveBinary(soname, c.env.PID)
 		if err != nil {
 			continue
 		}
-		dep, err := kernel.OpenELFBinary(paths[0])
+		dep, err := c.env.target().ELF(paths[0])
 		if err != nil {
 			continue
 		}
@@ -433,7 +437,7 @@ func parseCount(s string) (uint64, error) {
 func (c *checker) tracepoints(s *ProbeSpec, cat, event string, syscallArgs bool) []*AttachPoint {
 	var names [][2]string
 	if strings.ContainsAny(cat+event, "*?[") {
-		matches, err := c.env.matchTracepoints(cat, event)
+		matches, err := c.env.target().MatchTracepoints(cat, event)
 		if err != nil {
 			c.errorf(s, "%v", err)
 			return nil
@@ -451,7 +455,7 @@ func (c *checker) tracepoints(s *ProbeSpec, cat, event string, syscallArgs bool)
 	}
 	var aps []*AttachPoint
 	for _, n := range names {
-		f, err := c.env.tracepointFormat(n[0], n[1])
+		f, err := c.env.target().TracepointFormat(n[0], n[1])
 		if err != nil {
 			if syscallArgs {
 				c.errorf(s, "this kernel has no kprobes and no syscall tracepoint %s:%s to fall back to", n[0], n[1])
@@ -490,14 +494,14 @@ func (c *checker) usdts(s *ProbeSpec) []*AttachPoint {
 	if len(s.Parts) == 3 {
 		provider = s.Parts[1]
 	}
-	paths, err := kernel.ResolveUprobeTarget(target, c.env.PID)
+	paths, err := c.env.target().ResolveBinary(target, c.env.PID)
 	if err != nil {
 		c.errorf(s, "%v", err)
 		return nil
 	}
 	var aps []*AttachPoint
 	for _, path := range paths {
-		probes, err := kernel.USDTProbes(path)
+		probes, err := c.env.target().USDTProbes(path)
 		if err != nil {
 			c.errorf(s, "%v", err)
 			return nil
@@ -517,3 +521,14 @@ func (c *checker) usdts(s *ProbeSpec) []*AttachPoint {
 	}
 	return aps
 }
+
+// USDTArg is where a USDT argument lives, as the probe's note says. Code
+// generation reads it from the attach point through these names, so that
+// it needs nothing from the package that reads the machine.
+type USDTArg = kernel.USDTArg
+
+const (
+	USDTRegister  = kernel.USDTRegister
+	USDTMemory    = kernel.USDTMemory
+	USDTImmediate = kernel.USDTImmediate
+)

@@ -37,6 +37,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/gotrace/gotrace/runtime/output"
@@ -242,7 +243,7 @@ func compileScript(t *testing.T, script string) *codegen.Program {
 	src := &lang.Source{Name: "stdin", Text: script}
 	prog, err := lang.Parse(src)
 	require.NoError(t, err, script)
-	info, err := lang.Check(prog, src, &lang.Env{})
+	info, err := lang.Check(prog, src, &lang.Env{Target: testtarget.Live()})
 	require.NoError(t, err, script)
 	p, err := codegen.Compile(info, codegen.Options{})
 	require.NoError(t, err, script)
@@ -424,7 +425,7 @@ func TestCleanupHelperProcess(t *testing.T) {
 	prog, err := lang.Parse(src)
 	if err == nil {
 		var info *lang.Info
-		if info, err = lang.Check(prog, src, &lang.Env{}); err == nil {
+		if info, err = lang.Check(prog, src, &lang.Env{Target: testtarget.Live()}); err == nil {
 			var p *codegen.Program
 			if p, err = codegen.Compile(info, codegen.Options{}); err == nil {
 				out := output.NewText(os.Stdout)

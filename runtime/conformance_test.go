@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/gotrace/gotrace/runtime/output"
@@ -39,7 +40,7 @@ func TestConformance(t *testing.T) {
 			want, err := os.ReadFile(strings.TrimSuffix(file, ".bt") + ".txt")
 			require.NoError(t, err)
 
-			p, err := codegen.CompileSource(&lang.Source{Name: file, Text: string(text)}, &lang.Env{Args: []string{"42", "abc"}})
+			p, err := codegen.CompileSource(&lang.Source{Name: file, Text: string(text)}, &lang.Env{Target: testtarget.Live(), Args: []string{"42", "abc"}})
 			require.NoError(t, err)
 
 			trigger, _ := os.ReadFile(strings.TrimSuffix(file, ".bt") + ".trigger")

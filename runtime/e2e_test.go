@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime/tracetest"
 	"github.com/stretchr/testify/assert"
@@ -56,7 +57,7 @@ func compile(t *testing.T, script string, args []string) (*codegen.Program, erro
 	if err != nil {
 		return nil, err
 	}
-	info, err := lang.Check(prog, src, &lang.Env{Args: args})
+	info, err := lang.Check(prog, src, &lang.Env{Target: testtarget.Live(), Args: args})
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/gotrace/gotrace/runtime/output"
@@ -17,7 +18,7 @@ import (
 // script position of the call that made it, with the kernel's error.
 func TestHelperErrorsReported(t *testing.T) {
 	src := &lang.Source{Name: "stdin", Text: `BEGIN { printf("[%s]\n", str(0x10)); exit(); }`}
-	p, err := codegen.CompileSource(src, nil, codegen.Options{HelperErrors: true})
+	p, err := codegen.CompileSource(src, &lang.Env{Target: testtarget.Live()}, codegen.Options{HelperErrors: true})
 	require.NoError(t, err)
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -29,7 +30,7 @@ func TestHelperErrorsReported(t *testing.T) {
 		"                         ~~~~~~~~~\n", errOut.String())
 
 	// Without -k the program has no such checks.
-	plain, err := codegen.CompileSource(src, nil)
+	plain, err := codegen.CompileSource(src, &lang.Env{Target: testtarget.Live()})
 	require.NoError(t, err)
 	require.Less(t, len(plain.Probes[0].Spec.Instructions), len(p.Probes[0].Spec.Instructions))
 }

@@ -19,8 +19,7 @@ import (
 // Updates refused because a map is full are counted and reported at exit,
 // never lost silently.
 func TestMapFullReportsDroppedUpdates(t *testing.T) {
-	t.Setenv("BPFTRACE_MAP_KEYS_MAX", "10")
-	p := compileOnly(t, `BEGIN { $i = 0; while ($i < 25) { @x[$i] = $i; @c[$i] = count(); $i++; } exit(); }`)
+	p := compileOnly(t, `BEGIN { $i = 0; while ($i < 25) { @x[$i] = $i; @c[$i] = count(); $i++; } exit(); }`, codegen.Options{MapKeys: 10})
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -35,9 +34,8 @@ func TestMapFullReportsDroppedUpdates(t *testing.T) {
 // hist() and lhist() share their in-place add with the drop counter, and
 // every other kind counts it separately. Each is checked here.
 func TestMapFullDropsOutsideLoops(t *testing.T) {
-	t.Setenv("BPFTRACE_MAP_KEYS_MAX", "4")
 	p := compileOnly(t, `BEGIN { $i = 0; unroll(7) { @c[$i] = count(); @s[$i] = sum(5); @m[$i] = max($i);
-	  @h[$i] = hist($i); @l[$i] = lhist($i, 0, 10, 1); @x[$i] = $i; $i++; } exit(); }`)
+	  @h[$i] = hist($i); @l[$i] = lhist($i, 0, 10, 1); @x[$i] = $i; $i++; } exit(); }`, codegen.Options{MapKeys: 4})
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -6,15 +6,16 @@ import (
 	"testing"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/stretchr/testify/require"
 )
 
 // compileOnly parses, checks and compiles a script that must pass the checker.
-func compileOnly(t *testing.T, script string) *codegen.Program {
+func compileOnly(t *testing.T, script string, opts ...codegen.Options) *codegen.Program {
 	t.Helper()
-	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: script}, nil)
+	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: script}, &lang.Env{Target: testtarget.Live()}, opts...)
 	require.NoError(t, err)
 	return p
 }

@@ -142,7 +142,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		return 1
 	}
 
-	compiled, err := codegen.CompileSource(src, &lang.Env{Args: rest, Unsafe: *unsafe, PID: *pid}, codegen.Options{HelperErrors: *helpErrs})
+	set := readSettings(os.Getenv)
+	compiled, err := codegen.CompileSource(src, set.env(rest, *unsafe, *pid), set.options(*helpErrs))
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))
 		return 1
@@ -225,7 +226,13 @@ func Compile(src *lang.Source, args []string) (*codegen.Program, error) {
 }
 
 // CompileWith is Compile with a full checker environment (--unsafe...).
+// An environment without a target compiles for this machine.
 func CompileWith(src *lang.Source, env *lang.Env) (*codegen.Program, error) {
+	if env.Target == nil {
+		e := *env
+		e.Target = machine
+		env = &e
+	}
 	return codegen.CompileSource(src, env)
 }
 

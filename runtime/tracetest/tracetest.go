@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/gotrace/gotrace/runtime/output"
@@ -41,7 +42,16 @@ func Run(t testing.TB, script string, trigger func(), o Options) (stdout, stderr
 	if o.Timeout == 0 {
 		o.Timeout = 20 * time.Second
 	}
-	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: script}, o.Env, o.Compile)
+	env := o.Env
+	if env == nil {
+		env = &lang.Env{}
+	}
+	if env.Target == nil {
+		e := *env
+		e.Target = testtarget.Live()
+		env = &e
+	}
+	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: script}, env, o.Compile)
 	require.NoError(t, err, "compiling:\n%s", script)
 	return RunProgram(t, p, trigger, o)
 }
