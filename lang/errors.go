@@ -26,7 +26,13 @@ func (s *Source) Line(n int) string {
 // script ("opened at 1:7"), the column counted in characters as in the
 // rendered error.
 func (s *Source) Position(p Pos) string {
-	return fmt.Sprintf("%d:%d", p.Line, charColumn(s.Line(p.Line), p.Col))
+	if s == nil || p.Offset < 0 || p.Offset > len(s.Text) {
+		return p.String()
+	}
+	// Only the line's text up to p counts, found from the byte offset: a
+	// script may make thousands of these messages.
+	start := strings.LastIndexByte(s.Text[:p.Offset], '\n') + 1
+	return fmt.Sprintf("%d:%d", p.Line, utf8.RuneCountInString(s.Text[start:p.Offset])+1)
 }
 
 // Error is a problem in a script at a known place. It renders the way
