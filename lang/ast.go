@@ -14,7 +14,8 @@ import (
 )
 
 // Pos is a position in a source file. Line and Col are 1-based; Col counts
-// bytes. Offset is the 0-based byte offset.
+// bytes, so it can slice the line. Offset is the 0-based byte offset.
+// What users read counts characters: Error and Source.Position convert.
 type Pos struct {
 	Offset int
 	Line   int

@@ -351,10 +351,10 @@ func (c *checker) mapUse(m *MapExpr, vt *Type, at Spanned) {
 	if !mi.Value.Equal(vt) {
 		if vt.Kind == KindLhist && mi.Value.Kind == KindLhist {
 			c.errorf(at, "map %s is lhist(x, %d, %d, %d) at %s but lhist(x, %d, %d, %d) here: every lhist() of a map needs the same min, max and step",
-				m.Name, mi.Value.LhistMin, mi.Value.LhistMax, mi.Value.LhistStep, mi.First.Start, vt.LhistMin, vt.LhistMax, vt.LhistStep)
+				m.Name, mi.Value.LhistMin, mi.Value.LhistMax, mi.Value.LhistStep, c.src.Position(mi.First.Start), vt.LhistMin, vt.LhistMax, vt.LhistStep)
 			return
 		}
-		c.errorf(at, "map %s used as %s here but as %s at %s", m.Name, vt, mi.Value, mi.First.Start)
+		c.errorf(at, "map %s used as %s here but as %s at %s", m.Name, vt, mi.Value, c.src.Position(mi.First.Start))
 		return
 	}
 	if vt.Kind == KindString && vt.Size > mi.Value.Size {
@@ -388,11 +388,11 @@ func (c *checker) mapKey(m *MapExpr) *Type {
 			if kt == nil {
 				c.errorf(m, "map %s needs a key here, e.g. %s[...]", m.Name, m.Name)
 			} else {
-				c.errorf(m, "map %s has no keys elsewhere (first used at %s)", m.Name, mi.First.Start)
+				c.errorf(m, "map %s has no keys elsewhere (first used at %s)", m.Name, c.src.Position(mi.First.Start))
 			}
 			return nil
 		case kt != nil && !mi.Key.Equal(kt):
-			c.errorf(m, "map %s key is %s here but %s at %s", m.Name, kt, mi.Key, mi.First.Start)
+			c.errorf(m, "map %s key is %s here but %s at %s", m.Name, kt, mi.Key, c.src.Position(mi.First.Start))
 			return nil
 		case kt != nil && kt.Kind == KindString && kt.Size > mi.Key.Size:
 			mi.Key = kt

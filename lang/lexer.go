@@ -269,22 +269,22 @@ func (l *scanner) eof() (lexer.Token, error) {
 		if len(l.nest) > 0 {
 			return lexer.Token{}, l.unclosed()
 		}
-		return lexer.Token{}, l.errorAtEnd("missing probe body: the predicate opened at %s must end with '/' followed by '{' or '<'", l.outer.at)
+		return lexer.Token{}, l.errorAtEnd("missing probe body: the predicate opened at %s must end with '/' followed by '{' or '<'", l.src.Position(l.outer.at))
 	case modeBlock:
 		if len(l.nest) > 0 {
 			return lexer.Token{}, l.unclosed()
 		}
 		if l.outer.ch == '<' {
-			return lexer.Token{}, l.errorAtEnd("missing '>' to close the block opened at %s (the closing '>' must be followed by the next probe or the end of the script)", l.outer.at)
+			return lexer.Token{}, l.errorAtEnd("missing '>' to close the block opened at %s (the closing '>' must be followed by the next probe or the end of the script)", l.src.Position(l.outer.at))
 		}
-		return lexer.Token{}, l.errorAtEnd("missing '}' to close the block opened at %s", l.outer.at)
+		return lexer.Token{}, l.errorAtEnd("missing '}' to close the block opened at %s", l.src.Position(l.outer.at))
 	}
 	return lexer.Token{Type: lexer.EOF, Pos: lexer.Position{Filename: l.src.Name, Offset: l.pos.Offset, Line: l.pos.Line, Column: l.pos.Col}}, nil
 }
 
 func (l *scanner) unclosed() *Error {
 	o := l.nest[len(l.nest)-1]
-	return l.errorAtEnd("missing '%c' to close '%c' at %s", closerOf(o.ch), o.ch, o.at)
+	return l.errorAtEnd("missing '%c' to close '%c' at %s", closerOf(o.ch), o.ch, l.src.Position(o.at))
 }
 
 // topToken lexes between probes.
@@ -376,7 +376,7 @@ func (l *scanner) exprToken() (lexer.Token, error) {
 	switch op {
 	case "(", "[", "{":
 		if op == "{" && l.mode == modePred && len(l.nest) == 0 {
-			return lexer.Token{}, l.errorf(l.pos, l.posAt(l.pos.Offset+1), "missing '/' to close the predicate opened at %s", l.outer.at)
+			return lexer.Token{}, l.errorf(l.pos, l.posAt(l.pos.Offset+1), "missing '/' to close the predicate opened at %s", l.src.Position(l.outer.at))
 		}
 		if len(l.nest)+l.ternary >= maxNesting {
 			return lexer.Token{}, l.errorf(l.pos, l.posAt(l.pos.Offset+1), "expression nested too deeply (more than %d levels)", maxNesting)
@@ -386,7 +386,7 @@ func (l *scanner) exprToken() (lexer.Token, error) {
 		if n := len(l.nest); n > 0 {
 			o := l.nest[n-1]
 			if closerOf(o.ch) != op[0] {
-				return lexer.Token{}, l.errorf(l.pos, l.posAt(l.pos.Offset+1), "syntax error, unexpected '%s', expected '%c' to close '%c' at %s", op, closerOf(o.ch), o.ch, o.at)
+				return lexer.Token{}, l.errorf(l.pos, l.posAt(l.pos.Offset+1), "syntax error, unexpected '%s', expected '%c' to close '%c' at %s", op, closerOf(o.ch), o.ch, l.src.Position(o.at))
 			}
 			l.nest = l.nest[:n-1]
 		} else if op == "}" && l.mode == modeBlock && l.outer.ch == '{' {

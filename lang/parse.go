@@ -703,7 +703,7 @@ func (p *parser) likelyCause(i int) *Error {
 	if punct(i, ">") {
 		if j := p.enclosing(i); j >= 0 && p.toks[j].Type == TokBlockOpen && p.toks[j].Value == "<" {
 			return &Error{Src: p.src, Span: tokSpan(tok), Msg: fmt.Sprintf("this '>' does not close the block opened at %s: "+
-				"a closing '>' must be followed by the next probe or the end of the script (or write the block with { })", tokPos(p.toks[j]))}
+				"a closing '>' must be followed by the next probe or the end of the script (or write the block with { })", p.src.Position(tokPos(p.toks[j])))}
 		}
 	}
 	// (foo_t)x and (foo_t *)x parse as a parenthesized name, then fail.
@@ -894,7 +894,7 @@ func (p *parser) describeExpected(term string, i int) string {
 		lit, _, _ := strings.Cut(term[1:], `"`)
 		if lit == ")" || lit == "]" {
 			if j := p.openBracket(i); j >= 0 && p.toks[j].Value == string(openerOf(lit[0])) {
-				return fmt.Sprintf("'%s' to close '%s' at %s", lit, p.toks[j].Value, tokPos(p.toks[j]))
+				return fmt.Sprintf("'%s' to close '%s' at %s", lit, p.toks[j].Value, p.src.Position(tokPos(p.toks[j])))
 			}
 		}
 		return "'" + lit + "'"
@@ -902,7 +902,7 @@ func (p *parser) describeExpected(term string, i int) string {
 	switch strings.ToLower(strings.Trim(term, "<>")) {
 	case "blockclose", "gstmt", "gstmtkind", "gsimplestmt", "gsimple":
 		if j := p.enclosing(i); j >= 0 {
-			return fmt.Sprintf("a statement or '%c' to close the block opened at %s", closerOf(p.toks[j].Value[0]), tokPos(p.toks[j]))
+			return fmt.Sprintf("a statement or '%c' to close the block opened at %s", closerOf(p.toks[j].Value[0]), p.src.Position(tokPos(p.toks[j])))
 		}
 	case "blockopen", "gbody":
 		return "'{' to start the probe body"
