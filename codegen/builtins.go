@@ -18,6 +18,10 @@ type builtinVarGen struct {
 // x86-64 struct pt_regs offsets of the argument and return registers.
 var ptregsArg = [...]int16{112, 104, 96, 88, 72, 64} // di si dx cx r8 r9
 
+// syscallArg are the pt_regs offsets of a syscall's arguments: the fourth
+// is in r10, not cx.
+var syscallArg = [...]int16{112, 104, 96, 56, 72, 64} // di si dx r10 r8 r9
+
 const ptregsAX = 80
 
 var builtinVars = map[string]*builtinVarGen{
@@ -101,6 +105,16 @@ func init() {
 				g.emit(asm.LoadMem(dst, g.ctx(), int16(16+8*n), asm.DWord))
 			case g.ap.Kind == "rawtracepoint":
 				g.emit(asm.LoadMem(dst, g.ctx(), int16(8*n), asm.DWord))
+			case g.ap.SyscallWrapper && n < 6:
+				// The wrapper's first argument points at the user's
+				// registers; the syscall's arguments are there.
+				slot := g.alloc(8)
+				g.emit(storeImm(asm.RFP, slot, 0))
+				g.addr(asm.R1, slot)
+				g.emit(asm.Mov.Imm(asm.R2, 8), asm.LoadMem(asm.R3, g.ctx(), ptregsArg[0], asm.DWord),
+					asm.Add.Imm(asm.R3, int32(syscallArg[n])),
+					asm.FnProbeReadKernel.Call(),
+					asm.LoadMem(dst, asm.RFP, slot, asm.DWord))
 			case n < 6: // pt_regs
 				g.emit(asm.LoadMem(dst, g.ctx(), ptregsArg[n], asm.DWord))
 			default:

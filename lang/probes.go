@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"sort"
 	"github.com/cilium/ebpf/btf"
 	"strconv"
 	"strings"
@@ -40,6 +41,11 @@ type AttachPoint struct {
 	// SyscallArgs is set when a kprobe:sys_X was turned into a syscall
 	// tracepoint: arg0..arg5 then read the tracepoint's argument slots.
 	SyscallArgs bool
+	// SyscallWrapper is set when kprobe:sys_X attaches to the
+	// architecture's syscall entry (__x64_sys_X), whose one argument is
+	// the user's registers: arg0..arg5 are the syscall's own arguments,
+	// read from there.
+	SyscallWrapper bool
 	// Warning is printed once on stderr (e.g. the kprobe fallback).
 	Warning string
 	// USDT is the probe's note (usdt probes): where its arguments live and
@@ -153,7 +159,16 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 			}
 			return aps
 		}
-		return []*AttachPoint{{Spec: s, Kind: s.Kind, Func: fn, Offset: off, Name: s.Kind + ":" + s.Parts[0]}}
+		ap := &AttachPoint{Spec: s, Kind: s.Kind, Func: fn, Offset: off, Name: s.Kind + ":" + s.Parts[0]}
+		if strings.HasPrefix(fn, "sys_") {
+			// Syscalls are entered through the architecture's wrapper
+			// (__x64_sys_clone): kprobe:sys_clone means that function.
+			funcs, err := c.env.target().TraceableFunctions()
+			if err == nil && !hasString(funcs, fn) && hasString(funcs, SyscallPrefix+fn) {
+				ap.Func, ap.SyscallWrapper = SyscallPrefix+fn, true
+			}
+		}
+		return []*AttachPoint{ap}
 
 	case "interval", "profile":
 		if !want(2, s.Kind+":unit:count (units: s, ms, us, hz)") {
@@ -532,3 +547,13 @@ const (
 	USDTMemory    = kernel.USDTMemory
 	USDTImmediate = kernel.USDTImmediate
 )
+
+// SyscallPrefix is what the architecture's syscall entry functions are
+// called before sys_NAME (x86-64).
+const SyscallPrefix = "__x64_"
+
+// hasString reports whether sorted holds s.
+func hasString(sorted []string, s string) bool {
+	i := sort.SearchStrings(sorted, s)
+	return i < len(sorted) && sorted[i] == s
+}
