@@ -3,9 +3,10 @@ package lang
 import (
 	"fmt"
 	"sort"
-	"github.com/cilium/ebpf/btf"
 	"strconv"
 	"strings"
+
+	"github.com/cilium/ebpf/btf"
 
 	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/target"
