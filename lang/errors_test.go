@@ -40,6 +40,13 @@ func TestErrorChunks(t *testing.T) {
 		data, err := os.ReadFile(file)
 		require.NoError(t, err)
 		chunks, bad := readChunks(file, string(data))
+		// "// target: NAME" on a file's first line checks its cases for
+		// testdata/targets/NAME instead of the development kernel.
+		if name, ok := strings.CutPrefix(strings.SplitN(string(data), "\n", 2)[0], "// target: "); ok {
+			for _, c := range chunks {
+				c.target = strings.TrimSpace(name)
+			}
+		}
 		for _, p := range bad {
 			t.Error(p)
 		}
@@ -95,6 +102,7 @@ func TestErrorChunkHarness(t *testing.T) {
 // chunk is one case of a chunked error file.
 type chunk struct {
 	file      string
+	target    string   // the recorded target it is checked for
 	fileLine  int      // line of the file where the chunk starts
 	script    []string // the script's lines, marker lines taken out
 	fileLines []int    // the file line of each script line
@@ -152,7 +160,7 @@ func readChunks(file, data string) (chunks []*chunk, bad []string) {
 // errors differ from the expected ones.
 func (c *chunk) problems() []string {
 	src := &lang.Source{Name: "stdin", Text: strings.Join(c.script, "\n")}
-	got, err := allErrors(checkScript(src))
+	got, err := allErrors(checkScript(src, c.target))
 	if err != nil {
 		return []string{fmt.Sprintf("%s:%d: %v", c.file, c.fileLine, err)}
 	}
@@ -237,21 +245,30 @@ func allErrors(err error) ([]*lang.Error, error) {
 	return nil, fmt.Errorf("want *lang.Error or lang.ErrorList, got %T: %v", err, err)
 }
 
-// errorsTarget is the machine the error cases are checked for: the
-// development VM's kernel, as recorded (no kprobes, no fentry).
-var errorsTarget = sync.OnceValue(func() target.Target {
-	r, err := target.LoadRecorded(filepath.Join(testtarget.Dir(), "dev"))
+// errorsTarget is the recorded machine NAME the error cases are checked
+// for; "" is the development VM's kernel (no kprobes, no fentry).
+var errorsTargets sync.Map // name -> target.Target
+
+func errorsTarget(name string) target.Target {
+	if name == "" {
+		name = "dev"
+	}
+	if t, ok := errorsTargets.Load(name); ok {
+		return t.(target.Target)
+	}
+	r, err := target.LoadRecorded(filepath.Join(testtarget.Dir(), name))
 	if err != nil {
 		panic(err)
 	}
-	return r
-})
+	t, _ := errorsTargets.LoadOrStore(name, r)
+	return t.(target.Target)
+}
 
-func checkScript(src *lang.Source) error {
+func checkScript(src *lang.Source, targetName string) error {
 	prog, err := lang.Parse(src)
 	if err != nil {
 		return err
 	}
-	_, err = lang.Check(prog, src, &lang.Env{Target: errorsTarget(), Args: []string{"42", "str"}})
+	_, err = lang.Check(prog, src, &lang.Env{Target: errorsTarget(targetName), Args: []string{"42", "str"}})
 	return err
 }
