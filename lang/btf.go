@@ -171,14 +171,11 @@ func memberNames(t btf.Type) []string {
 	return out
 }
 
-// kernelField types ptr->name (arrow) or rec.name on a kernel type.
+// kernelField types ptr->name or rec.name on a kernel type. As in today's
+// bpftrace, ptr.name is ptr->name: '.' follows pointers.
 func (c *checker) kernelField(e *FieldExpr, t *Type) *Type {
 	target := t.BTF
 	if t.Kind == KindInt {
-		if !e.Arrow {
-			c.errorf(e, "%s is a pointer: use ->%s", e.X, e.Field)
-			return nil
-		}
 		if target == nil {
 			c.errorf(e, "%s is a plain pointer; cast it to a kernel type first, e.g. ((struct task_struct *)%s)->%s", e.X, e.X, e.Field)
 			return nil

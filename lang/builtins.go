@@ -678,7 +678,7 @@ func (c *checker) strOfString(x Expr) bool {
 	case *PositionalExpr:
 		return true
 	case *FieldExpr:
-		if !x.Arrow || len(c.probe.Attach) == 0 {
+		if t := c.info.Types[x.X]; t == nil || t.Kind != KindCtx || len(c.probe.Attach) == 0 {
 			return false
 		}
 		for _, ap := range c.probe.Attach {

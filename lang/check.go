@@ -738,10 +738,7 @@ func (c *checker) field(e *FieldExpr) *Type {
 	}
 	switch t.Kind {
 	case KindCtx:
-		if !e.Arrow {
-			c.errorf(e, "Can not access field '%s' on expression of type 'args' using '.', use '->' instead: args->%s", e.Field, e.Field)
-			return nil
-		}
+		// args->name and, as today's bpftrace writes it, args.name.
 		var ft *Type
 		for _, ap := range c.probe.Attach {
 			if ap.Proto != nil {
@@ -852,7 +849,7 @@ func (c *checker) pointerCast(tn *TypeName) *Type {
 // index types args->array[i] for fixed arrays of integers in tracepoints.
 func (c *checker) index(e *IndexExpr) *Type {
 	fe, ok := e.X.(*FieldExpr)
-	if !ok || !fe.Arrow {
+	if !ok {
 		c.errorf(e, "only tracepoint array fields can be indexed, e.g. args->args[0]")
 		return nil
 	}
