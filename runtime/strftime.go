@@ -42,6 +42,34 @@ func Strftime(format string, t time.Time) string {
 			fmt.Fprintf(&b, "%02d", t.Minute())
 		case 'S':
 			fmt.Fprintf(&b, "%02d", t.Second())
+		case 'C':
+			fmt.Fprintf(&b, "%02d", t.Year()/100)
+		case 'g', 'G':
+			year, _ := t.ISOWeek()
+			if format[i] == 'g' {
+				fmt.Fprintf(&b, "%02d", year%100)
+			} else {
+				fmt.Fprintf(&b, "%d", year)
+			}
+		case 'V':
+			_, week := t.ISOWeek()
+			fmt.Fprintf(&b, "%02d", week)
+		case 'k':
+			fmt.Fprintf(&b, "%2d", t.Hour())
+		case 'l':
+			h := t.Hour() % 12
+			if h == 0 {
+				h = 12
+			}
+			fmt.Fprintf(&b, "%2d", h)
+		case 'u':
+			fmt.Fprintf(&b, "%d", (int(t.Weekday())+6)%7+1)
+		case 'w':
+			fmt.Fprintf(&b, "%d", int(t.Weekday()))
+		case 'U': // weeks starting on Sunday; days before the first are week 0
+			fmt.Fprintf(&b, "%02d", (t.YearDay()-1+7-int(t.Weekday()))/7)
+		case 'W': // weeks starting on Monday
+			fmt.Fprintf(&b, "%02d", (t.YearDay()-1+7-(int(t.Weekday())+6)%7)/7)
 		case 'f':
 			fmt.Fprintf(&b, "%06d", t.Nanosecond()/1000)
 		case 'j':
@@ -71,7 +99,8 @@ var goLayouts = map[byte]string{
 	'a': "Mon", 'A': "Monday", 'b': "Jan", 'h': "Jan", 'B': "January",
 	'p': "PM", 'Z': "MST", 'z': "-0700",
 	'T': "15:04:05", 'R': "15:04", 'D': "01/02/06", 'F': "2006-01-02",
-	'c': "Mon Jan  2 15:04:05 2006",
+	'c': "Mon Jan  2 15:04:05 2006", 'r': "03:04:05 PM",
+	'x': "01/02/06", 'X': "15:04:05", // the C locale's
 }
 
 // monotonicToWall converts a CLOCK_MONOTONIC timestamp (nsecs) to wall time.
