@@ -357,9 +357,7 @@ func (c *checker) mapUse(m *MapExpr, vt *Type, at Spanned) {
 		c.errorf(at, "map %s used as %s here but as %s at %s", m.Name, vt, mi.Value, c.src.Position(mi.First.Start))
 		return
 	}
-	if vt.Kind == KindString && vt.Size > mi.Value.Size {
-		mi.Value = vt
-	}
+	mi.Value = widest(mi.Value, vt)
 	c.info.Types[m] = mi.Value
 }
 
@@ -394,8 +392,8 @@ func (c *checker) mapKey(m *MapExpr) *Type {
 		case kt != nil && !mi.Key.Equal(kt):
 			c.errorf(m, "map %s key is %s here but %s at %s", m.Name, kt, mi.Key, c.src.Position(mi.First.Start))
 			return nil
-		case kt != nil && kt.Kind == KindString && kt.Size > mi.Key.Size:
-			mi.Key = kt
+		case kt != nil:
+			mi.Key = widest(mi.Key, kt)
 		}
 	}
 	return kt

@@ -104,6 +104,29 @@ func TupleType(elems []*Type) *Type {
 	return t
 }
 
+// widest is t or u, whichever holds more: for types that are Equal, the
+// one with the larger strings, element by element in tuples, so that a
+// map keyed by ("a", 1) and then ("hellolongstr", 2) holds both whole.
+func widest(t, u *Type) *Type {
+	switch {
+	case t.Kind == KindString && u.Kind == KindString:
+		if u.Size > t.Size {
+			return u
+		}
+	case t.Kind == KindTuple && u.Kind == KindTuple && len(t.Elems) == len(u.Elems):
+		elems := make([]*Type, len(t.Elems))
+		changed := false
+		for i := range t.Elems {
+			elems[i] = widest(t.Elems[i], u.Elems[i])
+			changed = changed || elems[i] != t.Elems[i]
+		}
+		if changed {
+			return TupleType(elems)
+		}
+	}
+	return t
+}
+
 // StorageSize is how many bytes a value of t takes in a map, a tuple or an
 // event. Integers always take 8: they are widened to 64 bits when read.
 func (t *Type) StorageSize() int {
