@@ -513,7 +513,7 @@ func genJoin(g *gen, call *lang.CallExpr) {
 	}
 	idx := len(g.prog.JoinSeps)
 	g.prog.JoinSeps = append(g.prog.JoinSeps, sep)
-	strLen := g.info.StrLen
+	strLen := JoinArgSize
 	g.prog.StrLen = strLen
 	size := 8 + JoinArgs*strLen
 	g.withTemp(func(argv asm.Register) {

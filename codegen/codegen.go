@@ -123,8 +123,13 @@ type HelperSite struct {
 	Span   lang.Span
 }
 
-// JoinArgs is how many argv strings join() reads.
-const JoinArgs = 16
+// JoinArgs is how many argv strings join() reads, and JoinArgSize how many
+// bytes of each: bpftrace's join_argnum and join_argsize, so command lines
+// print whole (BPFTRACE_STRLEN does not cut them).
+const (
+	JoinArgs    = 16
+	JoinArgSize = 1024
+)
 
 // Names of the internal maps.
 const (
