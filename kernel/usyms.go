@@ -47,6 +47,13 @@ type mapping struct {
 // Lookup returns "func+off" for addr in process pid; ok is false when the
 // process or the symbol is gone (callers print the address instead).
 func (u *UserSymbolizer) Lookup(pid int, addr uint64) (string, uint64, bool) {
+	name, off, _, ok := u.Frame(pid, addr)
+	return name, off, ok
+}
+
+// Frame is Lookup that also names the file the symbol is in, as perf's
+// stack format prints it.
+func (u *UserSymbolizer) Frame(pid int, addr uint64) (name string, off uint64, path string, ok bool) {
 	u.mu.Lock()
 	if u.maps == nil {
 		u.maps = map[int][]mapping{}
@@ -63,20 +70,20 @@ func (u *UserSymbolizer) Lookup(pid int, addr uint64) (string, uint64, bool) {
 		}
 		b, err := OpenELFBinary(m.path)
 		if err != nil {
-			return "", 0, false
+			return "", 0, "", false
 		}
 		// File offset of addr, then the virtual address at that offset.
 		v, ok := b.vaddrOf(addr - m.start + m.offset)
 		if !ok {
-			return "", 0, false
+			return "", 0, "", false
 		}
 		sym, ok := b.SymbolAt(v)
 		if !ok {
-			return "", 0, false
+			return "", 0, "", false
 		}
-		return sym.Name, v - sym.Addr, true
+		return sym.Name, v - sym.Addr, m.path, true
 	}
-	return "", 0, false
+	return "", 0, "", false
 }
 
 func readMappings(pid int) []mapping {

@@ -75,7 +75,7 @@ func (d *decoder) decode(t *lang.Type, b []byte) output.Value {
 	case lang.KindStack:
 		id := int32(binary.LittleEndian.Uint32(b))
 		pid := int(binary.LittleEndian.Uint32(b[4:]))
-		frames := d.frames(id, pid, t.User)
+		frames := d.frames(id, pid, t.User, t.Perf)
 		if t.Limit > 0 && len(frames) > t.Limit {
 			frames = frames[:t.Limit]
 		}
@@ -126,7 +126,11 @@ func (d *decoder) decodeTuple(t *lang.Type, b []byte) output.Value {
 }
 
 // frames reads a stack trace and symbolizes it, innermost frame first.
-func (d *decoder) frames(id int32, pid int, user bool) []string {
+//
+// In perf's format (kstack(perf)) a frame is the address in hex and the
+// symbol, and a user frame names its file: "7f30547f4e30 malloc+4
+// (/usr/lib/x86_64-linux-gnu/libc.so.6)", "4408f4 0x4408f4 ([unknown])".
+func (d *decoder) frames(id int32, pid int, user, perf bool) []string {
 	if id < 0 || d.stacks == nil {
 		return nil
 	}
@@ -139,13 +143,27 @@ func (d *decoder) frames(id int32, pid int, user bool) []string {
 		if ip == 0 {
 			break
 		}
-		if user {
+		switch {
+		case perf && user:
+			name, off, path, ok := d.usyms.Frame(pid, ip)
+			out = append(out, perfUserFrame(ip, name, off, path, ok))
+		case perf:
+			out = append(out, fmt.Sprintf("%x %s", ip, d.ksym(ip, true)))
+		case user:
 			out = append(out, d.usym(pid, ip, true))
-		} else {
+		default:
 			out = append(out, d.ksym(ip, true))
 		}
 	}
 	return out
+}
+
+// perfUserFrame is a user frame in perf's format.
+func perfUserFrame(ip uint64, name string, off uint64, path string, ok bool) string {
+	if !ok {
+		return fmt.Sprintf("%x 0x%x ([unknown])", ip, ip)
+	}
+	return fmt.Sprintf("%x %s+%d (%s)", ip, name, off, path)
 }
 
 func (d *decoder) ksym(addr uint64, withOffset bool) string {
