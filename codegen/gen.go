@@ -220,7 +220,25 @@ func (g *gen) withTemp(f func(r asm.Register)) {
 func (g *gen) block(b *lang.Block) {
 	for _, s := range b.Stmts {
 		g.stmt(s)
+		if leaves(s) {
+			// What follows can never run, and the verifier rejects
+			// unreachable instructions: bpftrace drops it too.
+			return
+		}
 	}
+}
+
+// leaves reports whether statement s always leaves its block: exit(),
+// return, break and continue.
+func leaves(s lang.Stmt) bool {
+	switch s := s.(type) {
+	case *lang.JumpStmt:
+		return true
+	case *lang.ExprStmt:
+		call, ok := s.X.(*lang.CallExpr)
+		return ok && call.Name == "exit"
+	}
+	return false
 }
 
 func (g *gen) stmt(s lang.Stmt) {
