@@ -216,7 +216,7 @@ func run(t *testing.T, name string, o runOpts, trigger func()) string {
 	}
 	p, err := compile(name, text, o.args)
 	require.NoError(t, err)
-	out, _ := tracetest.RunProgram(t, p, trigger, tracetest.Options{Settle: max(o.settle, 50*time.Millisecond), Timeout: runTimeout})
+	out, _ := tracetest.RunProgram(t, p, trigger, tracetest.Options{Timeout: runTimeout})
 	require.Regexp(t, `^Attaching \d+ probes?\.\.\.\n`, out)
 	if t.Failed() || testing.Verbose() {
 		t.Logf("%s printed:\n%s", name, out)

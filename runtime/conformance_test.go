@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/gotrace/gotrace/runtime/output"
@@ -28,6 +29,7 @@ import (
 // attached (for bpftrace: by hand, after "Attaching"); the script ends
 // itself with exit().
 func TestConformance(t *testing.T) {
+	testenv.RequireTracefs(t)
 	files, err := filepath.Glob("../testdata/conformance/*.bt")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)

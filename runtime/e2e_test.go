@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime/tracetest"
 	"github.com/stretchr/testify/assert"
@@ -31,21 +32,11 @@ import (
 // suite.
 const runTimeout = 20 * time.Second
 
-// settle is how long a run goes on after its trigger returned before it is
-// cancelled, as a user's Ctrl-C would come a little after the last event.
-const settle = 50 * time.Millisecond
-
-// requireKernel skips the test where the kernel side cannot run at all.
+// requireKernel skips the test as a normal user, and fails it as root
+// where the kernel side cannot run (testenv's rule).
 func requireKernel(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("end-to-end tests need root")
-	}
-	if _, err := os.Stat("/sys/kernel/tracing/events/syscalls"); err != nil {
-		if _, err2 := os.Stat("/sys/kernel/debug/tracing/events/syscalls"); err2 != nil {
-			t.Skip("tracefs is not mounted (mount -t tracefs tracefs /sys/kernel/tracing)")
-		}
-	}
+	testenv.RequireTracefs(t)
 }
 
 // compile does what the command line does: parse, check, compile.
@@ -64,15 +55,16 @@ func compile(t *testing.T, script string, args []string) (*codegen.Program, erro
 }
 
 // run compiles and runs script with a text printer. trigger is called once
-// the probes are attached and BEGIN ran; the run is cancelled shortly after
-// it returns. A nil trigger means the script ends by itself (exit()). It
-// returns what the run printed on stdout and stderr.
+// the probes are attached and BEGIN ran; the run is stopped once it
+// returned: the events it caused in its own thread are all in by then. A
+// nil trigger means the script ends by itself (exit()). It returns what the
+// run printed on stdout and stderr.
 func run(t *testing.T, script string, args []string, trigger func()) (stdout, stderr string) {
 	t.Helper()
 	requireKernel(t)
 	p, err := compile(t, script, args)
 	require.NoError(t, err, "compiling:\n%s", script)
-	return tracetest.RunProgram(t, p, trigger, tracetest.Options{Settle: settle, Timeout: runTimeout})
+	return tracetest.RunProgram(t, p, trigger, tracetest.Options{Timeout: runTimeout})
 }
 
 // comm is the kernel's name for this process (the first 15 bytes of the
