@@ -1044,6 +1044,7 @@ func memoryCgroup(t *testing.T, limit int) string {
 }
 
 func TestOomkill(t *testing.T) {
+	requireKernel(t) // before making the cgroup, which is root's too
 	procs := memoryCgroup(t, 32<<20)
 	var victim int
 	out := run(t, "oomkill", runOpts{}, func() {
