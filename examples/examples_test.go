@@ -38,6 +38,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/gotrace/gotrace/codegen"
 	"github.com/gotrace/gotrace/internal/testenv"
+	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime/tracetest"
 	"github.com/stretchr/testify/assert"
@@ -1224,6 +1225,27 @@ func TestPagefaults(t *testing.T) {
 	v := mapValues(t, out, fmt.Sprintf("@faults[%d, %s]: ", os.Getpid(), comm(t)))
 	require.Len(t, v, 1, out)
 	assert.GreaterOrEqual(t, v[0], pages)
+}
+
+// vfscount needs kprobes: it runs where the kernel has them (the 6.1
+// kernel of the kernel matrix) and skips only where the kernel is built
+// without CONFIG_KPROBES (testenv's rule).
+func TestVfscount(t *testing.T) {
+	requireKernel(t)
+	testenv.SkipUnlessConfig(t, "kprobes", "CONFIG_KPROBES", kernel.HaveKprobes())
+	path := filepath.Join(t.TempDir(), "vfs")
+	require.NoError(t, os.WriteFile(path, []byte("gotrace"), 0o644))
+	const n = 5
+	out := run(t, "vfscount", runOpts{}, func() {
+		for i := 0; i < n; i++ {
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, "gotrace", string(b))
+		}
+	})
+	v := mapValues(t, out, "@[vfs_read]: ")
+	require.Len(t, v, 1, out)
+	assert.GreaterOrEqual(t, v[0], n, "a vfs_read per file read")
 }
 
 func TestErrnos(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gotrace/gotrace/codegen"
 	"github.com/gotrace/gotrace/internal/testenv"
+	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime/tracetest"
 	"github.com/stretchr/testify/assert"
@@ -37,6 +38,17 @@ const runTimeout = 20 * time.Second
 func requireKernel(t *testing.T) {
 	t.Helper()
 	testenv.RequireTracefs(t)
+}
+
+// requireNoKprobes skips tests of the kprobe:sys_X fallback on kernels
+// that have kprobes: there the probe is a real kprobe, and the fallback
+// never happens.
+func requireNoKprobes(t *testing.T) {
+	t.Helper()
+	requireKernel(t)
+	if kernel.HaveKprobes() {
+		t.Skip("kprobe:sys_X falls back to a syscall tracepoint only on kernels without kprobes; this one has them")
+	}
 }
 
 // compile does what the command line does: parse, check, compile.
@@ -158,6 +170,7 @@ func spawn(t *testing.T, n int) {
 // 3. kprobe:sys_clone on a kernel without kprobes: the tracepoint fallback,
 // in both block forms, with one warning line.
 func TestE2EKprobeSysCloneFallback(t *testing.T) {
+	requireNoKprobes(t)
 	for _, script := range []string{
 		`kprobe:sys_clone < printf("hi\n") >`,
 		`kprobe:sys_clone { printf("hi\n"); }`,
@@ -185,6 +198,7 @@ func TestE2EKprobeSysCloneFallback(t *testing.T) {
 
 // 3b. kretprobe:sys_X falls back to sys_exit_X.
 func TestE2EKretprobeFallback(t *testing.T) {
+	requireNoKprobes(t)
 	out, errOut := run(t, sub(t, `kretprobe:sys_getppid /pid == PID/ { @ret = count(); }`), nil, func() {
 		for i := 0; i < 3; i++ {
 			syscall.Getppid()
