@@ -514,15 +514,22 @@ func directReads(t *testing.T, fd int, buf []byte) {
 // --- The tools, one test each. ---
 
 func TestExecsnoop(t *testing.T) {
+	// echo under a path of its own: the conformance test tp_exec
+	// (package runtime, run in parallel) traces every exec of /bin/echo.
+	dir, err := os.MkdirTemp("", "gt")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	echo := filepath.Join(dir, "echo")
+	require.NoError(t, os.Symlink("/bin/echo", echo))
 	var pid int
 	out := run(t, "execsnoop", runOpts{}, func() {
-		cmd := exec.Command("/bin/echo", "gotrace", "examples", "execsnoop")
+		cmd := exec.Command(echo, "gotrace", "examples", "execsnoop")
 		require.NoError(t, cmd.Run())
 		pid = cmd.Process.Pid
 		require.Error(t, exec.Command("/nonexistent/gotrace-example", "--flag").Run())
 	})
 	assert.True(t, strings.HasPrefix(out, "Attaching 3 probes...\nTIME(ms)   PID   ARGS\n"), out)
-	requireLine(t, out, lineRE(`\d+ +%s`, q("%-5d /bin/echo gotrace examples execsnoop", pid)))
+	requireLine(t, out, lineRE(`\d+ +%s`, q("%-5d %s gotrace examples execsnoop", pid, echo)))
 	requireLine(t, out, lineRE(`\d+ +\d+ +%s`, q("/nonexistent/gotrace-example --flag")))
 }
 
