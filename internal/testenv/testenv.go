@@ -86,15 +86,22 @@ func Tracefs() string {
 	return ""
 }
 
-// RequireTracefs is RequireBPF, then fails t unless tracefs is mounted:
-// as root it is a set-up step, not a missing feature. It returns the
-// tracefs directory.
+// RequireTracefs is RequireBPF, then makes sure tracefs is mounted: as
+// root, gotrace mounts it itself when it is not, and so does this (at
+// /sys/kernel/tracing). It fails t when that is impossible, and returns
+// the tracefs directory.
 func RequireTracefs(t testing.TB) string {
 	t.Helper()
 	RequireBPF(t)
+	if d := Tracefs(); d != "" {
+		return d
+	}
+	if err := unix.Mount("tracefs", TracefsDirs[0], "tracefs", 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("live test: tracefs is not mounted, and mounting it at %s failed: %v", TracefsDirs[0], err)
+	}
 	d := Tracefs()
 	if d == "" {
-		t.Fatalf("live test: tracefs is not mounted; as root, mount it first: mount -t tracefs tracefs /sys/kernel/tracing")
+		t.Fatalf("live test: tracefs is not mounted, and mounting it at %s did not make its events appear", TracefsDirs[0])
 	}
 	return d
 }
