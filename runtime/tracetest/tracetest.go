@@ -92,7 +92,7 @@ func RunProgram(t testing.TB, p *codegen.Program, trigger func(), o Options) (st
 		o.Timeout = 20 * time.Second
 	}
 	var out syncBuffer
-	var errOut bytes.Buffer
+	var errOut syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var started atomic.Bool
