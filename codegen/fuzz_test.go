@@ -76,7 +76,14 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		env := fuzzEnv()
-		env.Target = testtarget.WithFeatures(testtarget.Live(), map[target.Feature]bool{target.Kprobes: kprobes})
+		if canLoad {
+			// What loads must be compiled for this kernel.
+			env.Target = testtarget.WithFeatures(testtarget.Live(), map[target.Feature]bool{target.Kprobes: kprobes})
+		} else if kprobes {
+			env.Target = testtarget.Recorded(t, "6.1")
+		} else {
+			env.Target = testtarget.Recorded(t, "dev")
+		}
 		info, err := lang.Check(prog, src, &env)
 		if err != nil {
 			return

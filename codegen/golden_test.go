@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/rlimit"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/target"
@@ -89,6 +91,9 @@ func TestGolden(t *testing.T) {
 
 // TestGoldenVerifies loads every golden program through the kernel verifier.
 func TestGoldenVerifies(t *testing.T) {
+	testenv.RequireBPF(t)
+	require.NoError(t, rlimit.RemoveMemlock()) // kernels before 5.11 charge maps to it
+	fentry := testtarget.Live().Has(target.Fentry)
 	for _, in := range goldenInputs(t) {
 		name := strings.TrimSuffix(filepath.Base(in), ".gt")
 		t.Run(name, func(t *testing.T) {
@@ -101,7 +106,7 @@ func TestGoldenVerifies(t *testing.T) {
 			// refuse every fentry/fexit program with EPERM before the
 			// verifier sees it: load those alone and accept only that.
 			for name, ps := range spec.Programs {
-				if ps.Type != ebpf.Tracing {
+				if ps.Type != ebpf.Tracing || fentry {
 					continue
 				}
 				delete(spec.Programs, name)

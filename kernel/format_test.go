@@ -7,18 +7,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// requireTracefs skips when the machine has no tracefs (not root, or not Linux
-// with tracing). The project's machines all have it.
+// requireTracefs skips as a normal user (tracefs is root's) and fails as
+// root when tracefs cannot be found (testenv's rule).
 func requireTracefs(t *testing.T) string {
 	t.Helper()
+	testenv.RequireTracefs(t)
 	dir, err := TracefsDir()
-	if err != nil {
-		t.Skipf("no tracefs: %v", err)
-	}
+	require.NoError(t, err)
 	return dir
 }
 

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 func TestGlob(t *testing.T) {
@@ -98,34 +98,6 @@ func TestMatchTracepoints(t *testing.T) {
 	assert.Equal(t, []string{"raw_syscalls:sys_enter", "raw_syscalls:sys_exit"}, raw)
 }
 
-// The tracepoint listings were captured from bpftrace 0.17 on this kernel.
-// Small listings hold across builds of the same major.minor kernel; full
-// listings need the same build.
-func requireKernel(t *testing.T, exact bool) {
-	t.Helper()
-	requireTracefs(t)
-	data, err := os.ReadFile(filepath.Join("testdata", "kernel-release.txt"))
-	require.NoError(t, err)
-	want := strings.TrimSpace(string(data))
-	var u unix.Utsname
-	require.NoError(t, unix.Uname(&u))
-	got := unix.ByteSliceToString(u.Release[:])
-	if !exact {
-		want, got = majorMinor(want), majorMinor(got)
-	}
-	if want != got {
-		t.Skipf("testdata was captured on kernel %s, this is %s", want, got)
-	}
-}
-
-func majorMinor(release string) string {
-	parts := strings.SplitN(release, ".", 3)
-	if len(parts) < 2 {
-		return release
-	}
-	return parts[0] + "." + parts[1]
-}
-
 func readTestdata(t *testing.T, name string) string {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
@@ -167,45 +139,133 @@ func dropDynamic(listing string) string {
 	return strings.Join(out, "")
 }
 
-func TestListProbesMatchesBpftrace(t *testing.T) {
-	requireKernel(t, false)
+// tracefsEvents reads the running kernel's own list of tracepoints,
+// tracefs' available_events ("cat:name" lines), without gotrace's code.
+func tracefsEvents(t *testing.T) []string {
+	t.Helper()
+	dir := requireTracefs(t)
+	data, err := os.ReadFile(filepath.Join(dir, "available_events"))
+	require.NoError(t, err)
+	var events []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			events = append(events, line)
+		}
+	}
+	sort.Strings(events)
+	require.NotEmpty(t, events)
+	return events
+}
+
+// formatFields reads the argument declarations of tracepoint cat:name
+// from its format file the simplest way: every "field:DECL;" but the
+// common_ ones, in order. This is what bpftrace -lv prints
+// (TestListVerboseFormatLikeBpftrace checks it on recorded formats).
+func formatFields(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "field:")
+		if !ok {
+			continue
+		}
+		decl, _, _ := strings.Cut(rest, ";")
+		f := strings.Fields(decl)
+		if len(f) == 0 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[len(f)-1], "[")
+		if !strings.HasPrefix(name, "common_") {
+			out = append(out, decl)
+		}
+	}
+	return out
+}
+
+// bpftraceListing is what bpftrace -l (-lv) prints for the tracepoints of
+// events that match: "tracepoint:cat:name" lines in byte order, each with
+// its argument declarations under -v.
+func bpftraceListing(t *testing.T, dir string, events []string, match func(string) bool, verbose bool) string {
+	t.Helper()
+	var b strings.Builder
+	for _, e := range events {
+		if !match(e) {
+			continue
+		}
+		b.WriteString("tracepoint:" + e + "\n")
+		if !verbose {
+			continue
+		}
+		cat, name, _ := strings.Cut(e, ":")
+		text, err := os.ReadFile(filepath.Join(dir, "events", cat, name, "format"))
+		if err != nil {
+			continue // gone since available_events was read
+		}
+		for _, f := range formatFields(string(text)) {
+			b.WriteString("    " + f + "\n")
+		}
+	}
+	return b.String()
+}
+
+// gotrace -l and -lv list the running kernel's tracepoints, whatever its
+// build, as bpftrace lists them: the expected listing is made from
+// tracefs' own available_events and format files.
+func TestListTracepointsMatchTracefs(t *testing.T) {
+	dir := requireTracefs(t)
+	events := tracefsEvents(t)
+	typed := func(glob string) func(string) bool {
+		return func(e string) bool { ok, _ := path.Match(glob, e); return ok }
+	}
 	cases := []struct {
 		pattern string
+		match   func(string) bool
 		verbose bool
-		file    string
 	}{
-		{"tracepoint:syscalls:sys_enter_open*", false, "bpftrace-l-sys_enter_open.txt"},
-		{"tracepoint:syscalls:sys_enter_open*", true, "bpftrace-lv-sys_enter_open.txt"},
-		{"t:syscalls:*open*", false, "bpftrace-l-t-syscalls-open.txt"},
-		{"tracepoint:sched:*", true, "bpftrace-lv-sched.txt"},
+		{"tracepoint:*", typed("*"), false},
+		{"tracepoint:*", typed("*"), true},
+		{"tracepoint:syscalls:sys_enter_open*", typed("syscalls:sys_enter_open*"), false},
+		{"tracepoint:syscalls:sys_enter_open*", typed("syscalls:sys_enter_open*"), true},
+		{"t:syscalls:*open*", typed("syscalls:*open*"), false},
+		{"tracepoint:sched:*", typed("sched:*"), true},
+		// Without a probe type the pattern matches the whole probe name.
+		{"*sched*", func(e string) bool { ok, _ := path.Match("*sched*", "tracepoint:"+e); return ok }, false},
 	}
 	for _, c := range cases {
-		want := readTestdata(t, c.file)
-		got := listOutput(t, c.pattern, c.verbose)
-		assert.Equal(t, want, got, "gotrace -l%s %q vs %s", map[bool]string{true: "v"}[c.verbose], c.pattern, c.file)
+		want := dropDynamic(bpftraceListing(t, dir, events, c.match, c.verbose))
+		require.NotEmpty(t, want, c.pattern)
+		got := dropDynamic(listOutput(t, c.pattern, c.verbose))
+		assert.Equal(t, want, got, "gotrace -l%s %q", map[bool]string{true: "v"}[c.verbose], c.pattern)
 	}
 }
 
-func TestListAllTracepointsMatchesBpftrace(t *testing.T) {
-	requireKernel(t, true)
-	cases := []struct {
-		pattern string
-		verbose bool
-		file    string
-	}{
-		{"tracepoint:*", false, "bpftrace-l-tracepoints.txt"},
-		{"tracepoint:*", true, "bpftrace-lv-tracepoints.txt.gz"},
+// The -lv declarations are what bpftrace 0.17 printed for the same format
+// files, recorded in testdata/formats: arrays, __data_loc strings,
+// pointers, kernel typedefs. No tracefs needed.
+func TestListVerboseFormatLikeBpftrace(t *testing.T) {
+	want := readTestdata(t, "bpftrace-lv-formats.txt")
+	var got, simple strings.Builder
+	for _, block := range strings.SplitAfter(want, "\n") {
+		probe, ok := strings.CutPrefix(strings.TrimSuffix(block, "\n"), "tracepoint:")
+		if !ok {
+			continue
+		}
+		cat, name, _ := strings.Cut(probe, ":")
+		text := readTestdata(t, filepath.Join("formats", cat, name, "format"))
+		tf, err := ParseTracepointFormat(cat, name, text)
+		require.NoError(t, err, probe)
+		got.WriteString("tracepoint:" + probe + "\n")
+		simple.WriteString("tracepoint:" + probe + "\n")
+		for _, f := range tf.Fields {
+			if !f.Common {
+				got.WriteString("    " + f.Decl + "\n")
+			}
+		}
+		for _, f := range formatFields(text) {
+			simple.WriteString("    " + f + "\n")
+		}
 	}
-	for _, c := range cases {
-		want := readTestdata(t, c.file)
-		got := dropDynamic(listOutput(t, c.pattern, c.verbose))
-		assert.Equal(t, want, got, "gotrace -l%s %q vs %s", map[bool]string{true: "v"}[c.verbose], c.pattern, c.file)
-	}
-	// Without a probe type, bpftrace 0.17 matches every probe type; its
-	// tracepoint lines are the reference (its software/hardware lines echo
-	// the pattern, a bpftrace bug).
-	got := dropDynamic(listOutput(t, "*sched*", false))
-	assert.Equal(t, readTestdata(t, "bpftrace-l-sched-anywhere-tracepoints.txt"), got)
+	assert.Equal(t, want, got.String(), "the parsed declarations")
+	assert.Equal(t, want, simple.String(), "the format-file rule TestListTracepointsMatchTracefs expects")
 }
 
 func TestListProbesPatterns(t *testing.T) {

@@ -2,19 +2,42 @@ package kernel
 
 import (
 	"encoding/binary"
-	"os"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
+// requireRoot skips as a normal user (perf events of every CPU and
+// kallsyms addresses are root's).
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+	testenv.RequireRoot(t)
+}
+
+// waitCount reads a counting perf event until cond holds for its value, and
+// fails the test when it has not within 10 s: the counter advances with
+// time, whatever the load, so the test waits for it to advance rather than
+// for a time.
+func waitCount(t *testing.T, fd int, what string, cond func(uint64) bool) uint64 {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		if v := readCount(t, fd); cond(v) {
+			return v
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("after 10 s, %s", what)
+		}
 	}
 }
 
@@ -36,13 +59,10 @@ func TestOpenCPUClock(t *testing.T) {
 	for _, cpu := range cpus {
 		fd, err := OpenCPUClock(cpu, 1000000, false)
 		require.NoError(t, err, "cpu %d", cpu)
-		time.Sleep(20 * time.Millisecond)
-		first := readCount(t, fd)
-		time.Sleep(20 * time.Millisecond)
-		second := readCount(t, fd)
-		// cpu-clock counts nanoseconds of CPU time on that CPU, idle or not.
-		assert.Positive(t, first, "cpu %d", cpu)
-		assert.Greater(t, second, first, "cpu %d", cpu)
+		// cpu-clock counts nanoseconds of CPU time on that CPU, idle or
+		// not: it becomes positive, then keeps growing.
+		first := waitCount(t, fd, fmt.Sprintf("cpu %d's cpu-clock still counts 0", cpu), func(v uint64) bool { return v > 0 })
+		waitCount(t, fd, fmt.Sprintf("cpu %d's cpu-clock stopped at %d", cpu, first), func(v uint64) bool { return v > first })
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
 		require.NoError(t, err)
 		assert.NotZero(t, flags&unix.FD_CLOEXEC, "close-on-exec")
@@ -51,8 +71,7 @@ func TestOpenCPUClock(t *testing.T) {
 
 	fd, err := OpenCPUClock(cpus[0], 99, true)
 	require.NoError(t, err, "profile:hz:99")
-	time.Sleep(10 * time.Millisecond)
-	assert.Positive(t, readCount(t, fd))
+	waitCount(t, fd, "the 99 Hz cpu-clock still counts 0", func(v uint64) bool { return v > 0 })
 	require.NoError(t, unix.Close(fd))
 
 	_, err = OpenCPUClock(cpus[0], 0, false)

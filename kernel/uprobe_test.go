@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"debug/elf"
@@ -13,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,26 +128,12 @@ func TestResolveUprobeTarget(t *testing.T) {
 
 // With a pid, a library name is found in the process's maps.
 func TestResolveUprobeTargetInProcess(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep")
-	}
-	cmd := exec.Command(sleep, "10")
-	require.NoError(t, cmd.Start())
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	pid := cmd.Process.Pid
-	// Wait for the dynamic linker to map libc.
-	var files []string
-	for i := 0; i < 200; i++ {
-		files, err = ProcessMappedFiles(pid)
-		require.NoError(t, err)
-		if strings.Contains(strings.Join(files, " "), "/libc.so") {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	require.Greater(t, len(files), 1, "sleep maps its libraries: %v", files)
-	real, _ := filepath.EvalSymlinks(sleep)
+	sh, pid := startReady(t)
+	files, err := ProcessMappedFiles(pid)
+	require.NoError(t, err)
+	require.Greater(t, len(files), 1, "sh maps its libraries: %v", files)
+	require.Contains(t, strings.Join(files, " "), "/libc.so")
+	real, _ := filepath.EvalSymlinks(sh)
 	assert.Equal(t, real, files[0], "the executable comes first")
 	got, err := ResolveUprobeTarget("libc", pid)
 	require.NoError(t, err)
@@ -155,6 +141,25 @@ func TestResolveUprobeTargetInProcess(t *testing.T) {
 
 	_, err = ProcessMappedFiles(1 << 30)
 	assert.EqualError(t, err, fmt.Sprintf("process %d does not exist", 1<<30))
+}
+
+// startReady starts /bin/sh, dynamically linked, and returns its path and
+// pid once it has run its first command: by then the dynamic linker has
+// mapped every library. It waits on input until the test ends.
+func startReady(t *testing.T) (string, int) {
+	t.Helper()
+	sh := "/bin/sh"
+	cmd := exec.Command(sh, "-c", "echo ready; read x")
+	in, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "ready\n", line)
+	return sh, cmd.Process.Pid
 }
 
 // buildC compiles a C program with gcc, or skips.
@@ -264,20 +269,9 @@ func TestListUprobesMatchesBpftrace(t *testing.T) {
 
 // -l -p lists the functions of everything the process has mapped.
 func TestListUprobesOfProcess(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep")
-	}
-	cmd := exec.Command(sleep, "10")
-	require.NoError(t, cmd.Start())
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	pid := cmd.Process.Pid
+	_, pid := startReady(t)
 	var out bytes.Buffer
-	for i := 0; i < 1000 && !strings.Contains(out.String(), "libc.so.6:malloc\n"); i++ {
-		time.Sleep(2 * time.Millisecond)
-		out.Reset()
-		require.NoError(t, ListProbesPID("*:malloc", false, pid, &out))
-	}
+	require.NoError(t, ListProbesPID("*:malloc", false, pid, &out))
 	assert.Regexp(t, `^uprobe:/\S+/libc\.so\.6:malloc\n$`, out.String())
 
 	out.Reset()

@@ -5,17 +5,17 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gotrace/gotrace/runtime/tracetest"
 	"github.com/stretchr/testify/require"
 )
 
-// runUntil runs script, calls trigger once the probes are attached, and
+// runTrigger runs script, calls trigger once the probes are attached, and
 // ends the run when the trigger returns (or the script exits).
-func runUntil(t *testing.T, script string, trigger func()) string {
+func runTrigger(t *testing.T, script string, trigger func()) string {
 	t.Helper()
 	out, errOut := tracetest.Run(t, script, trigger, tracetest.Options{})
 	return out + errOut
@@ -32,7 +32,7 @@ func TestE2EBTFFieldChains(t *testing.T) {
   printf("%%d\n", sizeof(struct task_struct) > 0);
   exit();
 }`, os.Getpid())
-	out := runUntil(t, script, func() { syscall.Getppid() })
+	out := runTrigger(t, script, func() { syscall.Getppid() })
 	want := fmt.Sprintf("Attaching 1 probe...\n%d %s %d 1\n1\n", os.Getpid(), strings.TrimSpace(string(comm)), os.Getppid())
 	require.Equal(t, want, strings.TrimRight(out, "\n")+"\n")
 }
@@ -40,12 +40,18 @@ func TestE2EBTFFieldChains(t *testing.T) {
 // kstack as a map key under profile prints symbolized frames the way
 // bpftrace does: "@[", one "    function+offset" line per frame, "]: N".
 func TestE2EKernelStacksSymbolized(t *testing.T) {
-	out := runUntil(t, `profile:hz:999 { @[kstack] = count(); }`, func() {
-		// Keep a CPU busy in the kernel so samples land in kernel code.
-		deadline := time.Now().Add(500 * time.Millisecond)
-		for time.Now().Before(deadline) {
-			syscall.Getppid()
-		}
-	})
-	require.Regexp(t, regexp.MustCompile(`(?m)^@\[\n(    [A-Za-z_][\w.]*\+\d+\n)+\]: \d+$`), out)
+	stack := regexp.MustCompile(`(?m)^@\[\n(    [A-Za-z_][\w.]*\+\d+\n)+\]: \d+$`)
+	// Keep a CPU busy in the kernel so samples land in kernel code, until
+	// one has: the run waits for the sample, not for a time.
+	var stop atomic.Bool
+	defer stop.Store(true)
+	out, errOut := tracetest.Run(t, `profile:hz:999 { @[kstack] = count(); }`, func() {
+		go func() {
+			for !stop.Load() {
+				syscall.Getppid()
+			}
+		}()
+	}, tracetest.Options{UntilMaps: stack.MatchString})
+	require.Empty(t, errOut)
+	require.Regexp(t, stack, out)
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/gotrace/gotrace/codegen"
 	"github.com/gotrace/gotrace/internal/testtarget"
+	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/gotrace/gotrace/runtime/output"
@@ -93,33 +94,18 @@ func heldBPF(pid string) map[string]bpfObj {
 	return out
 }
 
-// objSampler polls a process's descriptors while a run goes on and keeps
-// every BPF object it ever saw there, so that even a run that fails half
-// way (attach errors) can be checked afterwards.
-type objSampler struct {
+// objSet keeps every BPF object a process was seen holding at the moments
+// a test chose (the program loaded, the probes attached), so that even a run
+// that fails half way (attach errors) can be checked afterwards.
+type objSet struct {
 	mu   sync.Mutex
 	seen map[bpfObj]bool
-	stop chan struct{}
-	done chan struct{}
 }
 
-func sampleBPF(pid string, before map[string]bpfObj) *objSampler {
-	s := &objSampler{seen: map[bpfObj]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		for {
-			s.add(pid, before)
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
-	return s
-}
+func newObjSet() *objSet { return &objSet{seen: map[bpfObj]bool{}} }
 
-func (s *objSampler) add(pid string, before map[string]bpfObj) {
+// add records what pid holds now and did not hold in before.
+func (s *objSet) add(pid string, before map[string]bpfObj) {
 	now := heldBPF(pid)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -133,9 +119,7 @@ func (s *objSampler) add(pid string, before map[string]bpfObj) {
 	}
 }
 
-func (s *objSampler) finish() []bpfObj {
-	close(s.stop)
-	<-s.done
+func (s *objSet) list() []bpfObj {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]bpfObj, 0, len(s.seen))
@@ -143,6 +127,66 @@ func (s *objSampler) finish() []bpfObj {
 		out = append(out, o)
 	}
 	return out
+}
+
+// waitFor polls cond until it holds, and fails the test with what when it
+// has not by the deadline. It waits for an event, not for a time: the
+// interval only bounds how soon the event is noticed.
+func waitFor(t testing.TB, timeout time.Duration, cond func() bool, what string, args ...any) {
+	t.Helper()
+	if !eventually(timeout, cond) {
+		t.Fatalf("after %v, still waiting for "+what, append([]any{timeout}, args...)...)
+	}
+}
+
+// eventually polls cond until it holds or timeout passed, and reports
+// whether it held.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return cond()
+		}
+	}
+	return true
+}
+
+// mapSum adds up every value (every key, every CPU) of the 8-byte map
+// named name ("@i" is AT_i) of a loaded program.
+func mapSum(t testing.TB, m *ebpf.Map) uint64 {
+	t.Helper()
+	var sum uint64
+	it := m.Iterate()
+	var key []byte
+	if m.Type() == ebpf.PerCPUHash || m.Type() == ebpf.PerCPUArray {
+		var vals []uint64
+		for it.Next(&key, &vals) {
+			for _, v := range vals {
+				sum += v
+			}
+		}
+	} else {
+		var v uint64
+		for it.Next(&key, &v) {
+			sum += v
+		}
+	}
+	require.NoError(t, it.Err())
+	return sum
+}
+
+// waitCount waits until the count() map named kernel (AT_i) of l counted
+// at least one event.
+func waitCount(t testing.TB, l *runtime.Loaded, kernel string) {
+	t.Helper()
+	m := l.Coll.Maps[kernel]
+	require.NotNil(t, m, "no map %s", kernel)
+	waitFor(t, 15*time.Second, func() bool { return mapSum(t, m) > 0 }, "map %s to count an event", kernel)
 }
 
 // exists reports whether the kernel still has the object.
@@ -195,21 +239,17 @@ func bpftoolIDs(t *testing.T, kind string) map[uint32]string {
 // descriptor closes) until none of objs exists any more.
 func requireGone(t *testing.T, objs []bpfObj) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var left []bpfObj
+	var left []bpfObj
+	if !eventually(5*time.Second, func() bool {
+		left = left[:0]
 		for _, o := range objs {
 			if exists(o) {
 				left = append(left, o)
 			}
 		}
-		if len(left) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("BPF objects left in the kernel after the run: %v", left)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return len(left) == 0
+	}) {
+		t.Fatalf("BPF objects left in the kernel after the run: %v", left)
 	}
 	// The same, as bpftool sees it.
 	for _, kind := range []string{"prog", "map", "link"} {
@@ -261,35 +301,46 @@ type cleanRun struct {
 
 // runInProcess runs script in this process until it ends by itself or
 // during() returns (then the context is cancelled), and checks that nothing
-// is left behind.
-func runInProcess(t *testing.T, script string, during func()) cleanRun {
+// is left behind. during gets the loaded program, to wait on its maps.
+func runInProcess(t *testing.T, script string, during func(*runtime.Loaded)) cleanRun {
 	t.Helper()
 	return runInProcessUntil(t, script, during, nil)
 }
 
-// runInProcessUntil is runInProcess for a run that ends when done closes
-// (the -c command or the -p process exited).
-func runInProcessUntil(t *testing.T, script string, during func(), ended <-chan struct{}) cleanRun {
+// runInProcessUntil is runInProcess for a run that ends when ended closes
+// (the -c command or the -p process exited); then during does not cancel
+// it.
+func runInProcessUntil(t *testing.T, script string, during func(*runtime.Loaded), ended <-chan struct{}) cleanRun {
 	t.Helper()
 	requireKernel(t)
 	p := compileScript(t, script)
 	before := heldBPF("self")
-	sampler := sampleBPF("self", before)
+	objs := newObjSet()
 
 	var out, errOut bytes.Buffer
 	var r cleanRun
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var loaded *runtime.Loaded
 	opts := runtime.Options{
 		Out:    output.NewText(&out),
 		Stderr: &errOut,
 		Done:   ended,
+		// Every program and map exists once loaded, before anything
+		// attaches (or fails to); links and perf events once Started.
+		Watch: func(l *runtime.Loaded) {
+			loaded = l
+			objs.add("self", before)
+		},
 		Started: func() {
 			r.started = true
+			objs.add("self", before)
 			r.held = len(heldBPF("self")) - len(before)
 			if during != nil {
-				during()
-				cancel()
+				during(loaded)
+				if ended == nil {
+					cancel()
+				}
 			}
 		},
 	}
@@ -301,7 +352,7 @@ func runInProcessUntil(t *testing.T, script string, during func(), ended <-chan 
 		cancel()
 		t.Fatalf("the run did not end within 20s: %s", script)
 	}
-	r.objs = sampler.finish()
+	r.objs = objs.list()
 	r.stdout, r.stderr = out.String(), errOut.String()
 	requireNoNewFds(t, before)
 	requireGone(t, r.objs)
@@ -330,14 +381,21 @@ rawtracepoint:sys_enter { @r = count(); }
 interval:ms:10 { @i = count(); }
 profile:hz:97 { @p = count(); }
 ` + uprobe + `END { @e = 1; }`
-	r := runInProcess(t, script, func() {
+	r := runInProcess(t, script, func(l *runtime.Loaded) {
 		syscall.Getppid()
 		syscall.Getpid()
-		time.Sleep(50 * time.Millisecond)
+		// The timers fire on their own: wait for them to have.
+		waitCount(t, l, "AT_i")
+		waitCount(t, l, "AT_p")
 	})
 	require.NoError(t, r.err, r.stderr)
-	assert.Contains(t, r.stdout, "@t: ")
-	assert.Contains(t, r.stdout, "@e: 1")
+	// Every probe but the uprobe (Go's getpid does not go through libc)
+	// fired: the counts are not zero.
+	for _, m := range []string{"t", "r", "i", "p"} {
+		assert.Regexp(t, `\n@`+m+`: [1-9]\d*\n`, r.stdout)
+	}
+	assert.Contains(t, r.stdout, "\n@b: 1\n")
+	assert.Contains(t, r.stdout, "\n@e: 1\n")
 	k := kinds(r.objs)
 	assert.GreaterOrEqual(t, k["prog"], 6, "programs seen: %v", r.objs)
 	assert.GreaterOrEqual(t, k["map"], 3, "maps seen: %v", r.objs)
@@ -350,22 +408,19 @@ profile:hz:97 { @p = count(); }
 func TestCleanupExit(t *testing.T) {
 	script := sub(t, `tracepoint:syscalls:sys_enter_getppid /pid == PID/ { @n = count(); exit(); }
 interval:ms:5 { @i = count(); }`)
-	stop := make(chan struct{})
-	defer close(stop)
+	var stop atomic.Bool
+	defer stop.Store(true)
 	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-				syscall.Getppid()
-			}
+		for !stop.Load() {
+			syscall.Getppid()
+			goruntime.Gosched()
 		}
 	}()
 	r := runInProcess(t, script, nil)
 	require.NoError(t, r.err, r.stderr)
 	require.True(t, r.started)
-	assert.Contains(t, r.stdout, "\n@n: ")
+	// exit() ends the run, but calls already in the probe count too.
+	assert.Regexp(t, `\n@n: [1-9]\d*\n`, r.stdout)
 }
 
 // exit() in BEGIN ends the run before anything else is attached.
@@ -385,23 +440,22 @@ tracepoint:syscalls:sys_enter_getppid { @t = count(); }
 interval:ms:10 { @i = count(); }
 profile:hz:97 { @p = count(); }
 rawtracepoint:gotrace_no_such_event { @r = count(); }`
-	r := runInProcess(t, script, func() { t.Error("Started called although a probe could not attach") })
+	r := runInProcess(t, script, func(*runtime.Loaded) { t.Error("Started called although a probe could not attach") })
 	require.Error(t, r.err)
 	msg := r.err.Error()
 	assert.Contains(t, msg, "cannot attach rawtracepoint:gotrace_no_such_event")
 	assert.NotContains(t, msg, "goroutine")
 	assert.False(t, r.started)
-	// Probes attach in script order, so the four before the raw
-	// tracepoint were attached when it failed. (Their links are closed
-	// all at once, too quickly for the sampler to be sure to see them.)
+	// Every program was loaded before the attach failed (and is gone,
+	// runInProcess checked).
 	k := kinds(r.objs)
-	assert.GreaterOrEqual(t, k["prog"], 4, "programs seen: %v", r.objs)
+	assert.Equal(t, 5, k["prog"], "programs seen: %v", r.objs)
 }
 
 // A kprobe (this kernel has none) is refused before anything is loaded.
 func TestCleanupAttachErrorKprobe(t *testing.T) {
 	r := runInProcess(t, `BEGIN { @b = 1; } tracepoint:syscalls:sys_enter_getppid { @t = count(); } kprobe:vfs_read { @k = count(); }`,
-		func() { t.Error("Started called although a probe could not attach") })
+		func(*runtime.Loaded) { t.Error("Started called although a probe could not attach") })
 	require.Error(t, r.err)
 	assert.Contains(t, r.err.Error(), "cannot attach kprobe:vfs_read")
 	assert.Empty(t, r.stdout)
@@ -480,26 +534,19 @@ END { @e = 1; }`
 				}
 			}()
 			pid := strconv.Itoa(cmd.Process.Pid)
-			sampler := sampleBPF(pid, nil)
 
-			// Wait until the child attached its three probes.
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				links := 0
-				for _, o := range heldBPF(pid) {
-					if o.kind == "link" {
-						links++
-					}
-				}
-				if links >= 1+2 { // tracepoint, interval, profile on >= 1 CPU
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the child did not attach; stdout %q stderr %q", out.String(), errOut.String())
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			time.Sleep(50 * time.Millisecond) // let interval fire
+			// Wait until the child attached its three probes (one
+			// profile link per CPU), then take what it holds.
+			waitFor(t, 15*time.Second, func() bool {
+				return heldKinds(pid)["link"] >= 2+len(onlineCPUs(t))
+			}, "the child to attach; stdout %q stderr %q", &out, &errOut)
+			objs := newObjSet()
+			objs.add(pid, nil)
+			// The interval fires on its own: wait until its count, read
+			// from the child's map, is not zero.
+			interval := childMap(t, pid, "AT_i")
+			waitFor(t, 15*time.Second, func() bool { return mapSum(t, interval) > 0 }, "the child's interval probe to fire")
+			interval.Close()
 			require.NoError(t, cmd.Process.Signal(sig))
 			var err error
 			select {
@@ -507,31 +554,59 @@ END { @e = 1; }`
 			case <-time.After(15 * time.Second):
 				t.Fatalf("the child did not exit within 15s of %v; stdout %q stderr %q", sig, out.String(), errOut.String())
 			}
-			objs := sampler.finish()
 			require.NoError(t, err, "exit status after %v; stderr %q", sig, errOut.String())
 			stdout, stderr := out.String(), errOut.String()
 			assert.True(t, strings.HasPrefix(stdout, "Attaching 5 probes...\n"), "%q", stdout)
-			assert.Contains(t, stdout, "\n\n\n@b: 1\n@e: 1\n@i: ", "maps printed at exit")
+			assert.Regexp(t, `\n\n\n@b: 1\n@e: 1\n@i: [1-9]\d*\n`, stdout, "maps printed at exit, the interval's count not zero")
 			assert.Empty(t, stderr)
-			k := kinds(objs)
-			assert.GreaterOrEqual(t, k["prog"], 5, "%v", objs)
-			assert.GreaterOrEqual(t, k["link"], 3, "%v", objs)
-			requireGone(t, objs)
+			list := objs.list()
+			k := kinds(list)
+			assert.Equal(t, 5, k["prog"], "%v", list)
+			assert.GreaterOrEqual(t, k["link"], 3, "%v", list)
+			requireGone(t, list)
 		})
 	}
 }
 
+// onlineCPUs lists the online CPUs.
+func onlineCPUs(t testing.TB) []int {
+	t.Helper()
+	cpus, err := kernel.OnlineCPUs()
+	require.NoError(t, err)
+	return cpus
+}
+
+// childMap opens the map named name (AT_i) that process pid holds.
+func childMap(t testing.TB, pid, name string) *ebpf.Map {
+	t.Helper()
+	for _, o := range heldBPF(pid) {
+		if o.kind != "map" {
+			continue
+		}
+		m, err := ebpf.NewMapFromID(ebpf.MapID(o.id))
+		if err != nil {
+			continue
+		}
+		if info, err := m.Info(); err == nil && info.Name == name {
+			return m
+		}
+		m.Close()
+	}
+	t.Fatalf("process %s holds no map %s", pid, name)
+	return nil
+}
+
 // ---- Load ----
 
-// loadDuration is how long the load tests keep both CPUs busy.
-const loadDuration = 4 * time.Second
+// loadCalls is how many system calls each load-test thread makes: a
+// fixed workload, so that the expected counts are exact.
+const loadCalls = 400_000
 
-// hammer runs fn in a tight loop on one locked OS thread per CPU (at least
-// two) for d and returns each thread's iteration count.
-func hammer(d time.Duration, fn func(worker int, i uint64)) []uint64 {
+// hammer runs fn loadCalls times in a tight loop on one locked OS thread
+// per CPU (at least two) and returns each thread's iteration count.
+func hammer(fn func(worker int, i uint64)) []uint64 {
 	workers := max(goruntime.NumCPU(), 2)
 	counts := make([]uint64, workers)
-	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -540,15 +615,12 @@ func hammer(d time.Duration, fn func(worker int, i uint64)) []uint64 {
 			goruntime.LockOSThread()
 			defer goruntime.UnlockOSThread()
 			var n uint64
-			for !stop.Load() {
+			for ; n < loadCalls; n++ {
 				fn(w, n)
-				n++
 			}
 			counts[w] = n
 		}()
 	}
-	time.Sleep(d)
-	stop.Store(true)
 	wg.Wait()
 	return counts
 }
@@ -561,15 +633,15 @@ func TestLoadCountExact(t *testing.T) {
 	}
 	script := sub(t, `tracepoint:syscalls:sys_enter_getppid /pid == PID/ { @n = count(); @s = sum(3); }`)
 	var counts []uint64
-	r := runInProcess(t, script, func() {
-		counts = hammer(loadDuration, func(int, uint64) { syscall.Getppid() })
+	r := runInProcess(t, script, func(*runtime.Loaded) {
+		counts = hammer(func(int, uint64) { syscall.Getppid() })
 	})
 	require.NoError(t, r.err, r.stderr)
 	var total uint64
 	for _, c := range counts {
 		total += c
 	}
-	t.Logf("%d getppid calls in %v (%v per thread)", total, loadDuration, counts)
+	t.Logf("%d getppid calls (%v per thread)", total, counts)
 	assert.Equal(t, fmt.Sprintf("Attaching 1 probe...\n\n\n@n: %d\n@s: %d\n", total, 3*total), r.stdout)
 }
 
@@ -649,7 +721,7 @@ func TestLoadPrintfDeliveredPlusLost(t *testing.T) {
 			Out:    output.NewText(lc),
 			Stderr: &errOut,
 			Started: func() {
-				counts = hammer(loadDuration, func(w int, i uint64) {
+				counts = hammer(func(w int, i uint64) {
 					syscall.Getpgid(int(i)*workers + w + workers)
 				})
 				cancel()
@@ -659,7 +731,7 @@ func TestLoadPrintfDeliveredPlusLost(t *testing.T) {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(loadDuration + 30*time.Second):
+	case <-time.After(60 * time.Second):
 		cancel()
 		t.Fatal("the run did not end")
 	}
@@ -683,27 +755,37 @@ func TestLoadPrintfDeliveredPlusLost(t *testing.T) {
 
 // The end of the -p process ends the run, and nothing is left behind.
 func TestCleanupTracedProcessExits(t *testing.T) {
-	sleep := exec.Command("/bin/sleep", "0.3")
-	require.NoError(t, sleep.Start())
-	defer sleep.Wait()
-	exited, stop, err := runtime.WatchProcess(sleep.Process.Pid)
+	// cat runs until the test closes its standard input.
+	cat := exec.Command("cat")
+	in, err := cat.StdinPipe()
+	require.NoError(t, err)
+	require.NoError(t, cat.Start())
+	defer cat.Wait()
+	defer in.Close()
+	exited, stop, err := runtime.WatchProcess(cat.Process.Pid)
 	require.NoError(t, err)
 	defer stop()
-	r := runInProcessUntil(t, `tracepoint:syscalls:sys_enter_getppid { @t = count(); } interval:ms:10 { @i = count(); }`, nil, exited)
+	r := runInProcessUntil(t, `tracepoint:syscalls:sys_enter_getppid { @t = count(); } interval:ms:10 { @i = count(); }`, func(l *runtime.Loaded) {
+		waitCount(t, l, "AT_i")
+		in.Close()
+	}, exited)
 	require.NoError(t, r.err, r.stderr)
 	require.True(t, r.started)
-	assert.Contains(t, r.stdout, "@i: ")
+	assert.Regexp(t, `\n@i: [1-9]\d*\n`, r.stdout)
 }
 
 // The end of the -c command ends the run, and nothing is left behind.
 func TestCleanupCommandExits(t *testing.T) {
-	cmd, err := runtime.StartCommand([]string{"/bin/sleep", "0.2"}, nil, io.Discard, io.Discard)
+	cmd, err := runtime.StartCommand([]string{"/bin/sleep", "0"}, nil, io.Discard, io.Discard)
 	require.NoError(t, err)
 	defer cmd.Stop()
-	r := runInProcessUntil(t, `tracepoint:syscalls:sys_enter_nanosleep { @n = count(); } tracepoint:syscalls:sys_enter_clock_nanosleep { @c = count(); }`,
-		func() { cmd.Release() }, cmd.Done())
+	r := runInProcessUntil(t, fmt.Sprintf(`tracepoint:syscalls:sys_enter_nanosleep /pid == %d/ { @n = count(); }
+tracepoint:syscalls:sys_enter_clock_nanosleep /pid == %d/ { @c = count(); }`, cmd.Pid(), cmd.Pid()),
+		func(*runtime.Loaded) { cmd.Release() }, cmd.Done())
 	require.NoError(t, r.err, r.stderr)
 	require.True(t, r.started)
+	// The command ran under the probes: its one sleep was counted.
+	assert.Regexp(t, `\n@c: 1\n|\n@n: 1\n`, r.stdout)
 }
 
 // attachForDetach loads and attaches two tracepoints and a timer, and

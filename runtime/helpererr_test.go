@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
@@ -17,6 +18,7 @@ import (
 // With -k (Options.HelperErrors) a failed memory read is reported at the
 // script position of the call that made it, with the kernel's error.
 func TestHelperErrorsReported(t *testing.T) {
+	testenv.RequireBPF(t)
 	src := &lang.Source{Name: "stdin", Text: `BEGIN { printf("[%s]\n", str(0x10)); exit(); }`}
 	p, err := codegen.CompileSource(src, &lang.Env{Target: testtarget.Live()}, codegen.Options{HelperErrors: true})
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/runtime"
 	"github.com/gotrace/gotrace/runtime/output"
 	"github.com/gotrace/gotrace/runtime/tracetest"
@@ -19,6 +20,7 @@ import (
 // Updates refused because a map is full are counted and reported at exit,
 // never lost silently.
 func TestMapFullReportsDroppedUpdates(t *testing.T) {
+	testenv.RequireBPF(t)
 	p := compileOnly(t, `BEGIN { $i = 0; while ($i < 25) { @x[$i] = $i; @c[$i] = count(); $i++; } exit(); }`, codegen.Options{MapKeys: 10})
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -34,6 +36,7 @@ func TestMapFullReportsDroppedUpdates(t *testing.T) {
 // hist() and lhist() share their in-place add with the drop counter, and
 // every other kind counts it separately. Each is checked here.
 func TestMapFullDropsOutsideLoops(t *testing.T) {
+	testenv.RequireBPF(t)
 	p := compileOnly(t, `BEGIN { $i = 0; unroll(7) { @c[$i] = count(); @s[$i] = sum(5); @m[$i] = max($i);
 	  @h[$i] = hist($i); @l[$i] = lhist($i, 0, 10, 1); @x[$i] = $i; $i++; } exit(); }`, codegen.Options{MapKeys: 4})
 	var out, errOut bytes.Buffer

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,12 +66,32 @@ func buildTarget(t *testing.T) string {
 // runOpts runs script like run (e2e_test.go), with a uprobe pid.
 func runOpts(t *testing.T, script string, pid int, trigger func()) string {
 	t.Helper()
+	return runUntil(t, script, pid, trigger, nil)
+}
+
+// runUntil is runOpts for events that come after the trigger returned (on
+// other CPUs, from timers): the run goes on until untilMaps holds for the
+// maps (tracetest.Options.UntilMaps).
+func runUntil(t *testing.T, script string, pid int, trigger func(), untilMaps func(string) bool) string {
+	t.Helper()
 	requireKernel(t)
 	p, err := compile(t, script, nil)
 	require.NoError(t, err, "compiling:\n%s", script)
-	out, errOut := tracetest.RunProgram(t, p, trigger, tracetest.Options{PID: pid, Settle: settle, Timeout: runTimeout})
+	out, errOut := tracetest.RunProgram(t, p, trigger, tracetest.Options{PID: pid, UntilMaps: untilMaps, Timeout: runTimeout})
 	assert.Empty(t, errOut)
 	return out
+}
+
+// matches is a condition for runUntil: every regular expression matches.
+func matches(res ...string) func(string) bool {
+	return func(s string) bool {
+		for _, re := range res {
+			if !regexp.MustCompile(re).MatchString(s) {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // runTarget runs the target program with args to completion.
@@ -265,13 +286,15 @@ func TestE2ERawTracepoint(t *testing.T) {
 	th := newLockedThread(t)
 	script := fmt.Sprintf(`rawtracepoint:sys_enter /tid == %d/ { @[arg1, probe] = count(); }
 rt:sched_switch { @sw = count(); }`, th.tid)
-	out := runOpts(t, script, 0, func() {
+	// sched_switch fires when any CPU switches tasks, not necessarily
+	// while the trigger runs: the run waits for one.
+	out := runUntil(t, script, 0, func() {
 		th.do(func() {
 			for i := 0; i < 5; i++ {
 				unix.Getppid()
 			}
 		})
-	})
+	}, matches(`(^|\n)@sw: [1-9]`))
 	assert.True(t, strings.HasPrefix(out, "Attaching 2 probes...\n"), out)
 	assert.Contains(t, out, fmt.Sprintf("@[%d, rawtracepoint:sys_enter]: 5\n", unix.SYS_GETPPID))
 	assert.Regexp(t, `\n@sw: [1-9]\d*\n`, out)
@@ -293,6 +316,9 @@ func cpuKeys(t *testing.T, out, prefix string) []int {
 }
 
 // profile and software events sample every CPU; interval runs on one.
+// They fire on their own clocks: the run keeps every CPU busy (an idle CPU
+// takes almost no cpu-clock samples under NOHZ) until each probe has
+// fired on every CPU, however long that takes under load.
 func TestE2EProfileSoftwareInterval(t *testing.T) {
 	requireKernel(t)
 	online, err := kernel.OnlineCPUs()
@@ -304,7 +330,14 @@ software:cpu-clock:2000000 { @s[cpu] = count(); @sp[probe] = count(); }
 s:faults:1 /tid == %d/ { @faults = count(); }
 i:ms:20 { @i = count(); }`, th.tid)
 	const pages = 64
-	out := runOpts(t, script, 0, func() {
+	var everyCPU []string
+	for _, cpu := range online {
+		for _, m := range []string{"p", "hz", "s"} {
+			everyCPU = append(everyCPU, fmt.Sprintf(`(^|\n)@%s\[%d\]: [1-9]`, m, cpu))
+		}
+	}
+	stop := busyCPUs(t, online)
+	out := runUntil(t, script, 0, func() {
 		th.do(func() {
 			mem, err := unix.Mmap(-1, 0, pages*4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 			require.NoError(t, err)
@@ -313,28 +346,40 @@ i:ms:20 { @i = count(); }`, th.tid)
 			}
 			unix.Munmap(mem)
 		})
-		// An idle CPU takes (almost) no cpu-clock samples under NOHZ:
-		// keep every CPU busy while the probes sample.
-		var wg sync.WaitGroup
-		deadline := time.Now().Add(150 * time.Millisecond)
-		for range online {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for time.Now().Before(deadline) {
-				}
-			}()
-		}
-		wg.Wait()
-	})
+	}, matches(append(everyCPU, `(^|\n)@i: [1-9]`)...))
+	stop()
 	assert.True(t, strings.HasPrefix(out, "Attaching 5 probes...\n"), out)
 	assert.Equal(t, online, cpuKeys(t, out, "@p"), "profile:ms:5 on every CPU:\n%s", out)
 	assert.Equal(t, online, cpuKeys(t, out, "@hz"), "profile:hz:199 on every CPU:\n%s", out)
 	assert.Equal(t, online, cpuKeys(t, out, "@s"), "software:cpu-clock on every CPU:\n%s", out)
-	assert.Regexp(t, `\n@sp\[software:cpu-clock:2000000\]: \d+\n`, out)
+	assert.Regexp(t, `\n@sp\[software:cpu-clock:2000000\]: [1-9]\d*\n`, out)
 	m := regexpFind(t, `\n@faults: (\d+)\n`, out)
 	assert.GreaterOrEqual(t, m, pages, "a page fault per page touched")
-	assert.GreaterOrEqual(t, regexpFind(t, `\n@i: (\d+)\n`, out), 5)
+	assert.GreaterOrEqual(t, regexpFind(t, `\n@i: (\d+)\n`, out), 1)
+}
+
+// busyCPUs keeps each of cpus busy with a thread pinned to it until the
+// returned function is called (or the test ends).
+func busyCPUs(t *testing.T, cpus []int) func() {
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for _, cpu := range cpus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			goruntime.LockOSThread()
+			defer goruntime.UnlockOSThread()
+			var set unix.CPUSet
+			set.Set(cpu)
+			unix.SchedSetaffinity(0, &set)
+			for !stop.Load() {
+			}
+		}()
+	}
+	var once sync.Once
+	f := func() { once.Do(func() { stop.Store(true); wg.Wait() }) }
+	t.Cleanup(f)
+	return f
 }
 
 func regexpFind(t *testing.T, re, s string) int {
@@ -502,10 +547,17 @@ func TestStartCommand(t *testing.T) {
 	var out bytes.Buffer
 	cmd, err := runtime.StartCommand([]string{"sh", "-c", "touch " + marker + "; echo hi"}, nil, &out, &out)
 	require.NoError(t, err)
-	time.Sleep(50 * time.Millisecond)
+	pid := cmd.Pid()
+	// The child waits in read() on its start pipe (fd 3): wait until it
+	// is there, then it has not run the command, and cannot any more
+	// before Release.
+	waitFor(t, 10*time.Second, func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+		f := strings.Fields(string(b))
+		return len(f) > 1 && f[0] == strconv.Itoa(unix.SYS_READ) && f[1] == "0x3"
+	}, "the -c child to wait on its start pipe")
 	_, err = os.Stat(marker)
 	assert.True(t, os.IsNotExist(err), "the command must not run before Release")
-	pid := cmd.Pid()
 	cmd.Release()
 	select {
 	case <-cmd.Done():

@@ -37,6 +37,11 @@ type Options struct {
 	// Started, when set, is called once every probe is attached and BEGIN
 	// has run: tests trigger their events from it.
 	Started func()
+	// Watch, when set, is called with the loaded program as soon as it is
+	// loaded, before BEGIN runs and the probes attach: tests read its maps
+	// while the run goes on (ReadMaps), to wait for the counts they expect
+	// instead of waiting for a time, and list the objects it created.
+	Watch func(*Loaded)
 	// Unsafe allows system() to run commands (--unsafe).
 	Unsafe bool
 	// Done, when set, ends the run when it closes (the -c command exited).
@@ -69,6 +74,9 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		return err
 	}
 	defer l.Close()
+	if opts.Watch != nil {
+		opts.Watch(l)
+	}
 
 	rd, err := ringbuf.NewReader(l.Coll.Maps[codegen.RingbufMap])
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime"
@@ -24,6 +25,7 @@ func compileOnly(t *testing.T, script string, opts ...codegen.Options) *codegen.
 // reported against the script span of the instruction the verifier stopped
 // at, with the verifier's reason in one line.
 func TestVerifierRejectionMapsToScript(t *testing.T) {
+	testenv.RequireBPF(t)
 	for _, tc := range []struct {
 		name, script, want string
 	}{
@@ -61,6 +63,7 @@ func TestVerifierRejectionMapsToScript(t *testing.T) {
 // With -v the whole verifier log follows, each instruction annotated with
 // the script text it came from.
 func TestVerifierLogAnnotated(t *testing.T) {
+	testenv.RequireBPF(t)
 	_, err := runtime.Load(compileOnly(t, "BEGIN {\n  $i = 1;\n  while ($i > 0) { $i = $i + 1; }\n}"), runtime.LoadOptions{VerifierLog: true})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "verifier log for BEGIN")

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -283,14 +284,10 @@ func badCases() []badCase {
 func TestBadInputMatrix(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
-	kernelOK := os.Geteuid() == 0
-	if _, err := os.Stat("/sys/kernel/tracing/events/syscalls"); err != nil {
-		kernelOK = false
-	}
 	for i, c := range badCases() {
 		t.Run(c.name, func(t *testing.T) {
-			if c.kernel && !kernelOK {
-				t.Skip("needs root and tracefs")
+			if c.kernel {
+				testenv.RequireTracefs(t)
 			}
 			args := make([]string, len(c.args))
 			for j, a := range c.args {

