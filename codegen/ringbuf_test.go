@@ -30,11 +30,11 @@ func TestRingbufSizedByEvents(t *testing.T) {
 		{`BEGIN { unroll(100) { unroll(5) { ` + comms + ` } } }`, large}, // 40 KB: over half of 64
 	} {
 		src := &lang.Source{Name: "stdin", Text: c.script}
-		p, err := codegen.CompileSource(src, &lang.Env{Target: testtarget.Live()})
+		p, err := codegen.CompileSource(src, &lang.Env{Target: testtarget.Recorded(t, "dev")})
 		require.NoError(t, err, c.script)
 		require.Equal(t, c.want, p.Spec.Maps[codegen.RingbufMap].MaxEntries, c.script)
 	}
-	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: `BEGIN { exit(); }`}, &lang.Env{Target: testtarget.Live()}, codegen.Options{RingbufSize: 4096})
+	p, err := codegen.CompileSource(&lang.Source{Name: "stdin", Text: `BEGIN { exit(); }`}, &lang.Env{Target: testtarget.Recorded(t, "dev")}, codegen.Options{RingbufSize: 4096})
 	require.NoError(t, err)
 	require.Equal(t, uint32(4096), p.Spec.Maps[codegen.RingbufMap].MaxEntries, "an explicit size stays")
 }
