@@ -46,8 +46,12 @@ func (e *Env) target() target.Target {
 // Info is what the checker learned: the type of every expression, every
 // map's key and value types, and each probe's attach points and variables.
 type Info struct {
-	Src   *Source
-	Types map[Expr]*Type
+	Src *Source
+	// Target is the machine the program was checked for. Code generation
+	// asks it about features (sign-extending loads, comm padding) and
+	// nothing else.
+	Target target.Target
+	Types  map[Expr]*Type
 	// Fields are the kernel struct members that FieldExprs on kernel
 	// types resolved to.
 	Fields map[*FieldExpr]Member
@@ -112,7 +116,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 	if env == nil {
 		env = &Env{}
 	}
-	c := &checker{src: src, env: env, info: &Info{Src: src, Maps: map[string]*MapInfo{}, Args: env.Args, StrLen: env.strLen()}}
+	c := &checker{src: src, env: env, info: &Info{Src: src, Target: env.target(), Maps: map[string]*MapInfo{}, Args: env.Args, StrLen: env.strLen()}}
 	// Attach points first: they decide what args/retval mean.
 	for _, p := range prog.Probes {
 		pi := &ProbeInfo{Probe: p}
