@@ -48,6 +48,13 @@ func (g *gen) compile() (asm.Instructions, error) {
 	g.exit = g.newLabel()
 	// Slot 0 is reserved for saving the context; dropped below if unused.
 	g.emit(asm.Mov.Reg(asm.R6, asm.R1))
+	if g.info.CallsExit && g.ap.Kind != "BEGIN" && g.ap.Kind != "END" {
+		// Once exit() has been called, probes that still fire before
+		// they are detached change nothing, as in bpftrace.
+		g.emit(asm.LoadMapValue(asm.R0, 0, uint32(8*CounterExit)).WithReference(CountersMap),
+			asm.LoadMem(asm.R0, asm.R0, 0, asm.DWord))
+		g.jump(asm.JNE.Imm(asm.R0, 0, ""), g.exit)
+	}
 
 	g.vars = map[string]int16{}
 	names := make([]string, 0, len(g.probe.Vars))

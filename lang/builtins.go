@@ -188,7 +188,7 @@ var Funcs = map[string]*Func{}
 func init() {
 	for _, f := range []*Func{
 		{Name: "printf", MinArgs: 1, MaxArgs: 64, Type: checkPrintf, Doc: "formatted output"},
-		{Name: "exit", MinArgs: 0, MaxArgs: 0, Type: noValue, Doc: "stop tracing, print maps, exit"},
+		{Name: "exit", MinArgs: 0, MaxArgs: 0, Type: checkExit, Doc: "stop tracing, print maps, exit"},
 		{Name: "str", MinArgs: 1, MaxArgs: 2, Type: checkStr, Doc: "read a NUL-terminated string"},
 		{Name: "count", MinArgs: 0, MaxArgs: 0, Agg: true, Type: aggOf(KindCount, 0), Doc: "count events"},
 		{Name: "sum", MinArgs: 1, MaxArgs: 1, Agg: true, Type: aggOf(KindSum, 1), Doc: "sum of values"},
@@ -549,6 +549,11 @@ func checkFormatted(c *checker, call *CallExpr, args []*Type) *Type {
 }
 
 func noValue(*checker, *CallExpr, []*Type) *Type { return TypeNone }
+
+func checkExit(c *checker, _ *CallExpr, _ []*Type) *Type {
+	c.info.CallsExit = true
+	return TypeNone
+}
 
 func aggOf(k Kind, intArgs int) func(*checker, *CallExpr, []*Type) *Type {
 	return func(c *checker, call *CallExpr, args []*Type) *Type {

@@ -69,6 +69,9 @@ type Info struct {
 	Args []string
 	// StrLen is the capacity of strings read by str() (BPFTRACE_STRLEN).
 	StrLen int
+	// CallsExit is set when the script calls exit(): every probe then
+	// stops counting as soon as one has called it.
+	CallsExit bool
 }
 
 // MapInfo is a map's shape, fixed by its first use.
