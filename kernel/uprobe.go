@@ -35,8 +35,9 @@ type ELFBinary struct {
 	Needed []string
 
 	byName    map[string]int
-	ifuncs    map[string]bool // GNU indirect functions (resolvers)
-	undefined map[string]bool // functions imported from libraries
+	ifuncs    map[string]bool   // GNU indirect functions (resolvers)
+	data      map[string]uint64 // data symbols (STT_OBJECT): their addresses
+	undefined map[string]bool   // functions imported from libraries
 	loads     []elf.ProgHeader
 }
 
@@ -87,7 +88,7 @@ func readELFBinary(path string) (*ELFBinary, error) {
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
 		return nil, fmt.Errorf("%s is not an ELF executable or shared library (it is %v)", path, f.Type)
 	}
-	b := &ELFBinary{Path: path, byName: map[string]int{}, ifuncs: map[string]bool{}, undefined: map[string]bool{}}
+	b := &ELFBinary{Path: path, byName: map[string]int{}, ifuncs: map[string]bool{}, undefined: map[string]bool{}, data: map[string]uint64{}}
 	b.Needed, _ = f.ImportedLibraries()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_LOAD {
@@ -112,13 +113,21 @@ func readELFBinary(path string) (*ELFBinary, error) {
 			}
 			return
 		}
+		if typ == elf.STT_OBJECT {
+			if _, ok := b.data[s.Name]; !ok {
+				b.data[s.Name] = s.Value
+			}
+			return
+		}
+		// GNU indirect functions (libc's strlen, memcpy) are listed and
+		// probed at their symbol, as bpftrace does: the probe fires when
+		// the implementation is chosen.
 		if typ == elf.STT_GNU_IFUNC {
 			b.ifuncs[s.Name] = true
-			return
 		}
 		// Like bpftrace, leave out the compiler's partial-inlining
 		// fragments ("foo.part.0"): they are not functions one calls.
-		if typ != elf.STT_FUNC || strings.Contains(s.Name, ".part.") {
+		if (typ != elf.STT_FUNC && typ != elf.STT_GNU_IFUNC) || strings.Contains(s.Name, ".part.") {
 			return
 		}
 		c := cand{s: s, hidden: fromDyn && s.HasVersion && s.VersionIndex.IsHidden()}
@@ -276,11 +285,19 @@ func (b *ELFBinary) FuncOffset(name string, offset uint64) (UprobeSymbol, uint64
 	return s, s.Offset + offset, nil
 }
 
+// SymbolAddress is the virtual address of a function or data symbol, as
+// uaddr() gives it.
+func (b *ELFBinary) SymbolAddress(name string) (uint64, bool) {
+	if s, ok := b.Lookup(name); ok {
+		return s.Addr, true
+	}
+	addr, ok := b.data[name]
+	return addr, ok
+}
+
 // NotFound explains why name is not a function uprobes can attach to.
 func (b *ELFBinary) NotFound(name string) error {
 	switch {
-	case b.ifuncs[name]:
-		return fmt.Errorf("%s in %s is an indirect function (GNU IFUNC) whose implementation is chosen at load time: probe the implementation instead", name, b.Path)
 	case b.undefined[name]:
 		return fmt.Errorf("function %s is not defined in %s but imported from a library: probe it there, e.g. uprobe:libc:%s", name, b.Path, name)
 	}

@@ -313,3 +313,35 @@ func TestDebugFileSymbols(t *testing.T) {
 	}
 	assert.Greater(t, local, 1000, "functions from %s", dbg)
 }
+
+// libc's GNU indirect functions (strlen, memcpy) are functions a uprobe
+// attaches to, at their symbol, as bpftrace lists and probes them; data
+// symbols have addresses for uaddr().
+func TestELFIndirectFunctionsAndData(t *testing.T) {
+	paths, err := ResolveUprobeTarget("libc", 0)
+	if err != nil {
+		t.Skipf("no libc here: %v", err)
+	}
+	b, err := ReadELFBinary(paths[0])
+	require.NoError(t, err)
+	f, err := elf.Open(paths[0])
+	require.NoError(t, err)
+	defer f.Close()
+	dyn, err := f.DynamicSymbols()
+	require.NoError(t, err)
+	want := map[string]uint64{}
+	for _, s := range dyn {
+		if (s.Name == "strlen" || s.Name == "program_invocation_name") && s.Value != 0 {
+			want[s.Name] = s.Value
+		}
+	}
+	require.Len(t, want, 2, "libc has strlen and program_invocation_name")
+	sym, ok := b.Lookup("strlen")
+	require.True(t, ok, "strlen, an IFUNC, is a function")
+	require.Equal(t, want["strlen"], sym.Addr)
+	addr, ok := b.SymbolAddress("program_invocation_name")
+	require.True(t, ok, "data symbols have addresses")
+	require.Equal(t, want["program_invocation_name"], addr)
+	_, ok = b.SymbolAddress("gotrace_no_such_symbol")
+	require.False(t, ok)
+}

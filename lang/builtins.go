@@ -379,12 +379,12 @@ func checkUaddr(c *checker, call *CallExpr, _ []*Type) *Type {
 			c.errorf(call.Args[0], "uaddr: %v", err)
 			return nil
 		}
-		sym, found := bin.Lookup(name)
+		addr, found := bin.SymbolAddress(name)
 		if !found {
 			c.errorf(call.Args[0], "uaddr: %v", bin.NotFound(name))
 			return nil
 		}
-		addrs[ap.Path] = sym.Addr
+		addrs[ap.Path] = addr
 	}
 	c.info.Addrs[call] = addrs
 	return TypeUint64
