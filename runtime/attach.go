@@ -308,7 +308,7 @@ func haveFentry() error {
 // Attach attaches every probe program. On error nothing stays attached.
 func Attach(l *Loaded, opts AttachOptions) (*Attached, error) {
 	a := &Attached{}
-	for _, pp := range l.Prog.Probes {
+	for _, pp := range attachOrder(l.Prog.Probes) {
 		prog := l.Coll.Programs[pp.Name]
 		if err := a.attachOne(pp, prog, opts); err != nil {
 			a.Close()
@@ -316,6 +316,27 @@ func Attach(l *Loaded, opts AttachOptions) (*Attached, error) {
 		}
 	}
 	return a, nil
+}
+
+// attachOrder is the order to attach probes in: as declared, except that
+// uprobes go last and in reverse, because the kernel runs the uprobes of
+// one address last attached first, and scripts expect them to fire in
+// the order they are written, as bpftrace's do.
+func attachOrder(pps []*codegen.ProbeProgram) []*codegen.ProbeProgram {
+	out := make([]*codegen.ProbeProgram, 0, len(pps))
+	var uprobes []*codegen.ProbeProgram
+	for _, pp := range pps {
+		switch pp.Attach.Kind {
+		case "uprobe", "uretprobe", "usdt":
+			uprobes = append(uprobes, pp)
+		default:
+			out = append(out, pp)
+		}
+	}
+	for i := len(uprobes) - 1; i >= 0; i-- {
+		out = append(out, uprobes[i])
+	}
+	return out
 }
 
 func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts AttachOptions) error {
