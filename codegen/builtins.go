@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"fmt"
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/gotrace/gotrace/lang"
@@ -42,6 +43,9 @@ var builtinVars = map[string]*builtinVarGen{
 	}},
 	"cpu": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
 		g.emit(asm.FnGetSmpProcessorId.Call(), asm.Mov.Reg(dst, asm.R0))
+	}},
+	"numaid": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
+		g.emit(asm.FnGetNumaNodeId.Call(), asm.Mov.Reg(dst, asm.R0))
 	}},
 	"curtask": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
 		g.emit(asm.FnGetCurrentTask.Call(), asm.Mov.Reg(dst, asm.R0))
@@ -133,6 +137,23 @@ func init() {
 }
 
 const ptregsSP = 152
+
+func init() {
+	for i := 0; i < 10; i++ {
+		n := i
+		builtinVars[fmt.Sprintf("sarg%d", n)] = &builtinVarGen{intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
+			// At function entry sp points at the return address; the
+			// stack arguments follow it.
+			slot := g.alloc(8)
+			g.emit(storeImm(asm.RFP, slot, 0))
+			g.addr(asm.R1, slot)
+			g.emit(asm.Mov.Imm(asm.R2, 8), asm.LoadMem(asm.R3, g.ctx(), ptregsSP, asm.DWord),
+				asm.Add.Imm(asm.R3, int32(8*(n+1))),
+				readHelper(g.ap.Kind == "uprobe").Call(),
+				asm.LoadMem(dst, asm.RFP, slot, asm.DWord))
+		}}
+	}
+}
 
 // StartTimeVar is the name of the constant the runtime patches with the
 // monotonic time at start-up (for elapsed).

@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -47,6 +48,7 @@ var BuiltinVars = map[string]*BuiltinVar{
 	"arg7":     {Name: "arg7", Type: argNType},
 	"arg8":     {Name: "arg8", Type: argNType},
 	"arg9":     {Name: "arg9", Type: argNType},
+	"numaid":   {Name: "numaid", Type: fixed(TypeUint32), Doc: "id of the NUMA node the probe fired on"},
 	"username": {Name: "username", Type: fixed(&Type{Kind: KindUsername, Size: 8}), Doc: "user name of the current task's uid"},
 	"kstack":   {Name: "kstack", Type: fixed(&Type{Kind: KindStack, Size: 8}), Doc: "kernel stack of the current task, symbolized when printed"},
 	"ustack":   {Name: "ustack", Type: fixed(&Type{Kind: KindStack, Size: 8, User: true}), Doc: "user stack of the current task, symbolized when printed"},
@@ -162,6 +164,29 @@ func argNType(c *checker, id *IdentExpr) *Type {
 		}
 		if id.Name >= "arg6" && ap.Kind == "tracepoint" {
 			c.errorf(id, "%s is not available in %s: syscalls have at most 6 arguments (arg0..arg5)", id.Name, ap.Name)
+			return nil
+		}
+	}
+	return TypeUint64
+}
+
+func init() {
+	for i := 0; i < 10; i++ {
+		name := fmt.Sprintf("sarg%d", i)
+		v := &BuiltinVar{Name: name, Type: sargNType}
+		if i == 0 {
+			v.Doc = "argument N passed on the stack (kprobe, uprobe): sarg0 is the first"
+		}
+		BuiltinVars[name] = v
+	}
+}
+
+// sargNType types sarg0..sarg9, the arguments a function was passed on
+// the stack, read at function entry above the return address.
+func sargNType(c *checker, id *IdentExpr) *Type {
+	for _, ap := range c.probe.Attach {
+		if ap.Kind != "kprobe" && ap.Kind != "uprobe" {
+			c.errorf(id, "%s is only available in kprobe and uprobe probes, not in %s", id.Name, userName(ap))
 			return nil
 		}
 	}
