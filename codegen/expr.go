@@ -47,7 +47,12 @@ func (g *gen) intInto(e lang.Expr, dst asm.Register) {
 		}
 		g.intInto(e.X, dst)
 		t := g.typeOf(e)
-		g.binaryOp(e, dst, t.Signed)
+		scale := g.info.Scales[e]
+		if scale > 1 && g.typeOf(e.Y).Ptr {
+			g.emit(asm.Mul.Imm(dst, int32(scale))) // n + p
+			scale = 1
+		}
+		g.binaryOp(e, dst, t.Signed, scale)
 	case *lang.UnaryExpr:
 		switch e.Op {
 		case "!":
@@ -117,7 +122,9 @@ var aluOps = map[string]asm.ALUOp{
 
 // binaryOp computes dst = dst op e.Y for an arithmetic operator; dst already
 // holds the left operand.
-func (g *gen) binaryOp(e *lang.BinaryExpr, dst asm.Register, signed bool) {
+// binaryOp applies e's operator to dst and e.Y. A scale above 1 multiplies
+// e.Y first (pointer arithmetic: p + n).
+func (g *gen) binaryOp(e *lang.BinaryExpr, dst asm.Register, signed bool, scale int64) {
 	op, ok := aluOps[e.Op]
 	if !ok {
 		g.fail(e, "operator %s is not supported here", e.Op)
@@ -131,12 +138,18 @@ func (g *gen) binaryOp(e *lang.BinaryExpr, dst asm.Register, signed bool) {
 	// parameter not given: $N reads 0) goes through a register: the
 	// verifier rejects an immediate 0 divisor, while at run time BPF
 	// defines x/0 == 0 and x%0 == x.
-	if c, ok := g.isConst(e.Y); ok && (c != 0 || e.Op != "/" && e.Op != "%") {
+	if c, ok := g.isConst(e.Y); ok && (c != 0 || e.Op != "/" && e.Op != "%") && (scale <= 1 || int64(c)*scale == int64(int32(int64(c)*scale))) {
+		if scale > 1 {
+			c = int32(int64(c) * scale)
+		}
 		g.emit(op.Imm(dst, c))
 		return
 	}
 	if r, ok := g.tryTemp(); ok {
 		g.intInto(e.Y, r)
+		if scale > 1 {
+			g.emit(asm.Mul.Imm(r, int32(scale)))
+		}
 		g.guardDivisor(e.Op, r)
 		g.emit(op.Reg(dst, r))
 		g.release(r)
@@ -146,6 +159,9 @@ func (g *gen) binaryOp(e *lang.BinaryExpr, dst asm.Register, signed bool) {
 	slot := g.alloc(8)
 	g.emit(asm.StoreMem(asm.RFP, slot, dst, asm.DWord))
 	g.intInto(e.Y, dst)
+	if scale > 1 {
+		g.emit(asm.Mul.Imm(dst, int32(scale)))
+	}
 	g.guardDivisor(e.Op, dst)
 	g.emit(asm.LoadMem(asm.R1, asm.RFP, slot, asm.DWord), op.Reg(asm.R1, dst), asm.Mov.Reg(dst, asm.R1))
 }

@@ -335,7 +335,7 @@ func (g *gen) assign(s *lang.AssignStmt) {
 				g.intInto(s.Value, r)
 			} else {
 				g.emit(asm.LoadMem(r, asm.RFP, off, asm.DWord))
-				g.compound(s.Op, r, s.Value)
+				g.compound(s.Op, r, s.Value, g.info.Scales[s])
 			}
 			g.emit(asm.StoreMem(asm.RFP, off, r, asm.DWord))
 		})
@@ -349,7 +349,7 @@ func (g *gen) assign(s *lang.AssignStmt) {
 			// @x[k] op= v: read, combine, write back.
 			g.withTemp(func(r asm.Register) {
 				g.mapReadInt(md, t, r)
-				g.compound(s.Op, r, s.Value)
+				g.compound(s.Op, r, s.Value, g.info.Scales[s])
 				g.mapStoreInt(md, t, r)
 			})
 			return
@@ -369,9 +369,9 @@ func (g *gen) assign(s *lang.AssignStmt) {
 }
 
 // compound applies `r op= value` for the compound assignment operators.
-func (g *gen) compound(op string, r asm.Register, value lang.Expr) {
+func (g *gen) compound(op string, r asm.Register, value lang.Expr, scale int64) {
 	bin := &lang.BinaryExpr{Op: op[:len(op)-1], Y: value, Span: value.NodeSpan()}
-	g.binaryOp(bin, r, g.typeOf(value).Signed)
+	g.binaryOp(bin, r, g.typeOf(value).Signed, scale)
 }
 
 // ---- helpers shared by expressions ----

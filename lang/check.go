@@ -62,7 +62,11 @@ type Info struct {
 	// probe attaches to.
 	Addrs map[*CallExpr]map[string]uint64
 	// Sizes are sizeof() of kernel types, from BTF.
-	Sizes  map[*SizeofExpr]int64
+	Sizes map[*SizeofExpr]int64
+	// Scales are pointer arithmetic's: p + n moves p by n times the size
+	// of what it points to. Keyed by the BinaryExpr, or by the AssignStmt
+	// of a compound p += n.
+	Scales map[Node]int64
 	Maps   map[string]*MapInfo
 	Probes []*ProbeInfo
 	// Args are the positional parameters $1..$N.
@@ -152,6 +156,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 		c.info.Consts = map[*IdentExpr]int64{}
 		c.info.Addrs = map[*CallExpr]map[string]uint64{}
 		c.info.Sizes = map[*SizeofExpr]int64{}
+		c.info.Scales = map[Node]int64{}
 		c.errs = nil
 		c.failed = map[string]bool{}
 		for _, pi := range c.info.Probes {
@@ -309,6 +314,9 @@ func (c *checker) assign(s *AssignStmt) {
 			if old.Kind != KindInt {
 				c.errorf(t, "%s needs an integer variable, $%s is %s", s.Op, t.Name, old)
 				return
+			}
+			if old.Ptr && (s.Op == "+=" || s.Op == "-=") {
+				c.info.Scales[s] = pointeeSize(old)
 			}
 			c.info.Types[t] = old
 			return
@@ -729,6 +737,20 @@ func (c *checker) binary(e *BinaryExpr) *Type {
 	switch e.Op {
 	case "==", "!=", "<", "<=", ">", ">=":
 		return TypeInt64
+	}
+	if (e.Op == "+" || e.Op == "-") && (a.Ptr || b.Ptr) {
+		// Pointer arithmetic, as in C: p + n is n elements further on.
+		if a.Ptr && b.Ptr || b.Ptr && e.Op == "-" {
+			c.errorf(e, "The %s operator can not be used on expressions of types %s, %s", e.Op, a, b)
+			return nil
+		}
+		p := a
+		if b.Ptr {
+			p = b
+		}
+		c.info.Scales[e] = pointeeSize(p)
+		pt := *p
+		return &pt
 	}
 	if !a.Signed && !b.Signed {
 		return TypeUint64

@@ -204,3 +204,16 @@ func (t *Type) String() string {
 	}
 	return t.Kind.String()
 }
+
+// pointeeSize is how far p + 1 is from p, for a pointer type p: the size of
+// what it points to, or 1 for void * and pointers of unknown target.
+func pointeeSize(p *Type) int64 {
+	if p.BTF == nil {
+		return 1
+	}
+	n, err := btf.Sizeof(p.BTF)
+	if err != nil || n <= 0 {
+		return 1
+	}
+	return int64(n)
+}

@@ -121,6 +121,9 @@ func (d *decoder) decodeKey(md *codegen.MapDef, key []byte) []output.Value {
 	if md.Key.Kind == lang.KindTuple {
 		return d.decodeTuple(md.Key, key).Elems
 	}
+	if md.Key.Kind == lang.KindInt && md.Key.Ptr && len(key) >= 8 {
+		return []output.Value{output.Ptr(binary.LittleEndian.Uint64(key))} // @[0x20]
+	}
 	return []output.Value{d.decode(md.Key, key)}
 }
 
