@@ -312,13 +312,24 @@ func (g *gen) exprStmt(e lang.Expr) {
 	case *lang.IncDecExpr:
 		g.withTemp(func(r asm.Register) { g.intInto(e, r) })
 		return
+	case *lang.TernaryExpr:
+		if t := g.info.Types[e]; t == nil {
+			// A statement: c ? printf("a") : printf("b").
+			lElse, lEnd := g.newLabel(), g.newLabel()
+			g.jumpIfFalse(e.Cond, lElse)
+			g.exprStmt(e.Then)
+			g.ja(lEnd)
+			g.mark(lElse)
+			g.exprStmt(e.Else)
+			g.mark(lEnd)
+			return
+		}
 	}
 	t := g.typeOf(e)
 	if t.Kind == lang.KindInt {
 		g.withTemp(func(r asm.Register) { g.intInto(e, r) })
-		return
 	}
-	g.fail(e, "cannot compile %s as a statement", e)
+	// Any other value as a statement (probe; comm;) has no effect.
 }
 
 func (g *gen) assign(s *lang.AssignStmt) {

@@ -208,11 +208,15 @@ func (c *checker) stmt(s Stmt) {
 			c.expr(id) // unknown builtin, or a function without ()
 			return
 		}
-		switch s.X.(type) {
-		case *CallExpr, *IncDecExpr:
-		default:
-			c.errorf(s.X, "expression statement has no effect; assign it or print it")
+		if t, ok := s.X.(*TernaryExpr); ok {
+			// c ? printf("a") : printf("b"); runs one of its branches.
+			c.cond(t.Cond, "?:")
+			c.stmt(&ExprStmt{X: t.Then, Span: t.Then.NodeSpan()})
+			c.stmt(&ExprStmt{X: t.Else, Span: t.Else.NodeSpan()})
+			return
 		}
+		// An expression with no effect (1; probe;) is allowed, as in
+		// bpftrace: it compiles to nothing, or to its evaluation.
 		t := c.expr(s.X)
 		// A function that only makes a value (str, buf, ksym...) does
 		// nothing as a statement.

@@ -81,7 +81,7 @@ func TestErrorChunkHarness(t *testing.T) {
 			`^t\.gt:2: expected an error matching "pdi" on the line above, got none$`,
 		}},
 		// Two errors on one line need two marker lines.
-		{"BEGIN { @x; }\n        ~~ ### \"no effect\"", []string{`^t\.gt:1: unexpected error:\nstdin:1:9-11: ERROR: map @x is read but never assigned`}},
+		{"BEGIN { @x = pdi + pdu; }\n             ~~~ ### \"pdi\"", []string{`^t\.gt:1: unexpected error:\nstdin:1:20-23: ERROR: unknown builtin 'pdu'`}},
 	} {
 		chunks, bad := readChunks("t.gt", tc.chunk)
 		require.Empty(t, bad)
