@@ -596,8 +596,10 @@ func (c *checker) exprType(e Expr) *Type {
 			if t == nil {
 				return nil
 			}
-			if t.Kind != KindInt && t.Kind != KindString {
-				c.errorf(x, "a tuple element must be an integer or a string, got %s", t)
+			switch t.Kind {
+			case KindInt, KindString, KindTuple, KindTimestamp, KindKsym, KindUsym, KindUsername, KindInet, KindBuf, KindStack:
+			default:
+				c.errorf(x, "%s cannot be a tuple element", t)
 				return nil
 			}
 			if t.Kind == KindInt {
