@@ -677,6 +677,10 @@ func (g *gen) incDec(e *lang.IncDecExpr, dst asm.Register) {
 // the record; a computed one is bounds-checked and read with
 // bpf_probe_read_kernel, since the verifier refuses variable context offsets.
 func (g *gen) arrayElem(e *lang.IndexExpr, dst asm.Register) {
+	if scale, ok := g.info.Scales[e]; ok {
+		g.pointerElem(e, scale, dst)
+		return
+	}
 	fe := e.X.(*lang.FieldExpr)
 	f := g.ap.Format.Field(fe.Field)
 	t := g.typeOf(e)
@@ -709,6 +713,35 @@ func (g *gen) arrayElem(e *lang.IndexExpr, dst asm.Register) {
 }
 
 // deref reads *p from kernel (or user) memory.
+// pointerElem reads p[i], the element at p + i*scale.
+func (g *gen) pointerElem(e *lang.IndexExpr, scale int64, dst asm.Register) {
+	t := g.typeOf(e)
+	size := t.Size
+	if t.Ptr || size == 0 {
+		size = 8
+	}
+	g.intInto(e.X, dst)
+	if i, ok := g.isConst(e.Index); ok {
+		g.emit(asm.Add.Imm(dst, int32(int64(i)*scale)))
+	} else {
+		g.withTemp(func(r asm.Register) {
+			g.intInto(e.Index, r)
+			g.emit(asm.Mul.Imm(r, int32(scale)), asm.Add.Reg(dst, r))
+		})
+	}
+	slot := g.alloc(8)
+	g.emit(storeImm(asm.RFP, slot, 0))
+	g.addr(asm.R1, slot)
+	g.emit(asm.Mov.Imm(asm.R2, int32(size)), asm.Mov.Reg(asm.R3, dst))
+	g.readCall(readHelper(g.typeOf(e.X).User), e)
+	width := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]
+	if t.Signed && size < 8 {
+		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, width))
+	} else {
+		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
+	}
+}
+
 func (g *gen) deref(e *lang.UnaryExpr, dst asm.Register) {
 	t := g.typeOf(e)
 	size := t.Size

@@ -879,18 +879,47 @@ func (c *checker) pointerCast(tn *TypeName) *Type {
 	return ptrTo(bt, user)
 }
 
+// pointerIndex types p[i], which reads *(p + i) as in C.
+func (c *checker) pointerIndex(e *IndexExpr) *Type {
+	t := c.expr(e.X)
+	if t == nil {
+		return nil
+	}
+	if t.Kind != KindInt || !t.Ptr {
+		c.errorf(e, "only pointers and tracepoint array fields can be indexed, e.g. args->args[0], not %s", t)
+		return nil
+	}
+	if it := c.expr(e.Index); it == nil || it.Kind != KindInt {
+		if it != nil {
+			c.errorf(e.Index, "an array index must be an integer")
+		}
+		return nil
+	}
+	elem := TypeInt64
+	if t.BTF != nil {
+		pt, err := fromBTF(t.BTF, t.User)
+		if err != nil || pt.Kind == KindRecord {
+			c.errorf(e, "cannot index %s: its elements are not integers", t)
+			return nil
+		}
+		elem = pt
+	}
+	c.info.Scales[e] = pointeeSize(t)
+	return elem
+}
+
 // index types args->array[i] for fixed arrays of integers in tracepoints.
 func (c *checker) index(e *IndexExpr) *Type {
 	fe, ok := e.X.(*FieldExpr)
-	if !ok {
-		c.errorf(e, "only tracepoint array fields can be indexed, e.g. args->args[0]")
-		return nil
-	}
-	if t := c.expr(fe.X); t == nil || t.Kind != KindCtx {
-		if t != nil {
-			c.errorf(e, "only tracepoint array fields can be indexed, e.g. args->args[0]")
+	if ok {
+		if t := c.expr(fe.X); t == nil {
+			return nil
+		} else if t.Kind != KindCtx {
+			ok = false
 		}
-		return nil
+	}
+	if !ok {
+		return c.pointerIndex(e)
 	}
 	if it := c.expr(e.Index); it == nil || it.Kind != KindInt {
 		if it != nil {
