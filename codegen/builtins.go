@@ -333,6 +333,9 @@ func genDelete(g *gen, call *lang.CallExpr) {
 	g.loadMap(asm.R1, md.Kernel)
 	g.addr(asm.R2, key)
 	g.emit(asm.FnMapDeleteElem.Call())
+	if g.opts.HelperErrors {
+		g.helperResult("map_delete_elem", call)
+	}
 }
 
 // mapIndex is the position of a map in Program.Maps (the event index).

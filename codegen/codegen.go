@@ -158,6 +158,9 @@ type Options struct {
 	// HelperErrors makes every memory read report its failures to user
 	// space (bpftrace's -k): it costs a few instructions per read.
 	HelperErrors bool
+	// HelperErrorLookups also reports map reads of keys that are not
+	// there (bpftrace's -kk).
+	HelperErrorLookups bool
 }
 
 // DefaultMapKeys is how many keys a map holds when Options.MapKeys is 0

@@ -538,15 +538,27 @@ func (g *gen) readCall(fn asm.BuiltinFunc, at lang.Spanned) {
 	if !g.opts.HelperErrors {
 		return
 	}
-	idx := len(g.prog.HelperSites)
-	g.prog.HelperSites = append(g.prog.HelperSites, HelperSite{Helper: helperName(fn), Src: g.src, Span: at.NodeSpan()})
+	g.helperResult(helperName(fn), at)
+}
+
+// helperResult reports a helper call that returned an error (R0 < 0) to
+// user space, which prints it at the script position at (-k).
+func (g *gen) helperResult(helper string, at lang.Spanned) {
 	lOK := g.newLabel()
 	g.jump(asm.JSGE.Imm(asm.R0, 0, ""), lOK)
+	g.helperError(helper, at)
+	g.mark(lOK)
+}
+
+// helperError sends the helper-error event for a call at at, with R0 as
+// its result. It clobbers R0-R5.
+func (g *gen) helperError(helper string, at lang.Spanned) {
+	idx := len(g.prog.HelperSites)
+	g.prog.HelperSites = append(g.prog.HelperSites, HelperSite{Helper: helper, Src: g.src, Span: at.NodeSpan()})
 	off := g.alloc(16)
 	g.emit(asm.StoreMem(asm.RFP, off+8, asm.R0, asm.DWord))
 	g.storeHeader(off, EventHelperErr, idx)
 	g.output(off, 16)
-	g.mark(lOK)
 }
 
 func helperName(fn asm.BuiltinFunc) string {

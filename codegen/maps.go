@@ -137,7 +137,17 @@ func (g *gen) mapReadInt(md *MapDef, m *lang.MapExpr, dst asm.Register) {
 	g.mapLookup(md, key)
 	lEnd := g.newLabel()
 	g.emit(asm.Mov.Imm(dst, 0))
-	g.jump(asm.JEq.Imm(asm.R0, 0, ""), lEnd)
+	if g.opts.HelperErrorLookups {
+		// -kk: a key that is not there is reported (bpftrace's
+		// "Failed to map_lookup_elem: 0"), and reads 0.
+		lFound := g.newLabel()
+		g.jump(asm.JNE.Imm(asm.R0, 0, ""), lFound)
+		g.helperError("map_lookup_elem", m)
+		g.ja(lEnd)
+		g.mark(lFound)
+	} else {
+		g.jump(asm.JEq.Imm(asm.R0, 0, ""), lEnd)
+	}
 	switch md.Value.Kind {
 	case lang.KindAvg:
 		// total / count of this CPU's share.

@@ -320,8 +320,11 @@ func (e *eventReader) handle(b []byte) error {
 		// "Bad address (-14)", as bpftrace words it.
 		reason := unix.Errno(errno).Error()
 		reason = strings.ToUpper(reason[:1]) + reason[1:]
-		w := &lang.Error{Src: site.Src, Span: site.Span, Warning: true,
-			Msg: fmt.Sprintf("Failed to %s: %s (%d)", site.Helper, reason, -errno)}
+		msg := fmt.Sprintf("Failed to %s: %s (%d)", site.Helper, reason, -errno)
+		if errno == 0 {
+			msg = fmt.Sprintf("Failed to %s: 0", site.Helper) // -kk: a missing key
+		}
+		w := &lang.Error{Src: site.Src, Span: site.Span, Warning: true, Msg: msg}
 		fmt.Fprintln(e.stderr, w.Error())
 	case codegen.EventExit:
 		e.exitOnce.Do(func() { close(e.exit) })
