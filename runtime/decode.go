@@ -28,10 +28,12 @@ type decoder struct {
 	ksyms     *kernel.KernelSymbols
 	usyms     kernel.UserSymbolizer
 	users     sync.Map // uid → name
+	// noUserSymbols prints user addresses as numbers.
+	noUserSymbols bool
 }
 
 func newDecoder(l *Loaded) *decoder {
-	return &decoder{prog: l.Prog, stacks: l.Coll.Maps[codegen.StackMap]}
+	return &decoder{prog: l.Prog, stacks: l.Coll.Maps[codegen.StackMap], noUserSymbols: l.NoUserSymbols}
 }
 
 // kernelSymbols reads /proc/kallsyms once per run, after the programs are
@@ -145,6 +147,7 @@ func (d *decoder) frames(id int32, pid int, user, perf bool) []string {
 		switch {
 		case perf && user:
 			name, off, path, ok := d.usyms.Frame(pid, ip)
+			ok = ok && !d.noUserSymbols
 			out = append(out, perfUserFrame(ip, name, off, path, ok))
 		case perf:
 			out = append(out, fmt.Sprintf("%x %s", ip, d.ksym(ip, true)))
@@ -178,6 +181,9 @@ func (d *decoder) ksym(addr uint64, withOffset bool) string {
 }
 
 func (d *decoder) usym(pid int, addr uint64, withOffset bool) string {
+	if d.noUserSymbols {
+		return fmt.Sprintf("0x%x", addr)
+	}
 	if name, off, ok := d.usyms.Lookup(pid, addr); ok {
 		if withOffset {
 			return name + "+" + strconv.FormatUint(off, 10)

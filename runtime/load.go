@@ -32,6 +32,9 @@ import (
 type Loaded struct {
 	Prog *codegen.Program
 	Coll *ebpf.Collection
+	// NoUserSymbols prints user addresses (usym, ustack) as numbers
+	// (BPFTRACE_NO_USER_SYMBOLS).
+	NoUserSymbols bool
 }
 
 // Close releases every map and program.

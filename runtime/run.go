@@ -44,6 +44,9 @@ type Options struct {
 	Watch func(*Loaded)
 	// Unsafe allows system() to run commands (--unsafe).
 	Unsafe bool
+	// NoUserSymbols prints user-space addresses instead of symbols
+	// (BPFTRACE_NO_USER_SYMBOLS).
+	NoUserSymbols bool
 	// Done, when set, ends the run when it closes (the -c command exited).
 	Done <-chan struct{}
 	// Releaser, when set, takes over the closing of links and perf events
@@ -74,6 +77,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		return err
 	}
 	defer l.Close()
+	l.NoUserSymbols = opts.NoUserSymbols
 	if opts.Watch != nil {
 		opts.Watch(l)
 	}

@@ -182,6 +182,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		VerifierLog: *verbose,
 		Unsafe:      *unsafe,
 	}
+	opts.NoUserSymbols = set.NoUserSymbols
 	if *pid != 0 {
 		// -p: the run ends when the process does.
 		exited, stop, err := runtime.WatchProcess(*pid)

@@ -17,6 +17,8 @@ var machine = target.NewLive()
 type settings struct {
 	StrLen  int    // BPFTRACE_STRLEN
 	MapKeys uint32 // BPFTRACE_MAP_KEYS_MAX (or the older BPFTRACE_MAP_KEYS)
+	// NoUserSymbols: BPFTRACE_NO_USER_SYMBOLS=1 prints user addresses.
+	NoUserSymbols bool
 }
 
 func readSettings(getenv func(string) string) settings {
@@ -30,6 +32,7 @@ func readSettings(getenv func(string) string) settings {
 			break
 		}
 	}
+	s.NoUserSymbols = getenv("BPFTRACE_NO_USER_SYMBOLS") == "1"
 	return s
 }
 

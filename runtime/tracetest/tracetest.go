@@ -36,6 +36,8 @@ type Options struct {
 	Env     *lang.Env       // checker environment (positional args, kprobes...)
 	Compile codegen.Options // code generation options (-k)
 	PID     int             // -p
+	// NoUserSymbols prints user addresses (BPFTRACE_NO_USER_SYMBOLS).
+	NoUserSymbols bool
 	// Until, when set, keeps the run going after the trigger returned (or,
 	// with no trigger, after the probes are attached) until it reports
 	// true for what the run has printed so far.
@@ -110,10 +112,11 @@ func RunProgram(t testing.TB, p *codegen.Program, trigger func(), o Options) (st
 	triggered := make(chan struct{})
 	waits := o.Until != nil || o.UntilMaps != nil
 	opts := runtime.Options{
-		Out:    output.NewText(&out),
-		Stderr: &errOut,
-		PID:    o.PID,
-		Watch:  func(l *runtime.Loaded) { loaded.Store(l) },
+		Out:           output.NewText(&out),
+		Stderr:        &errOut,
+		PID:           o.PID,
+		NoUserSymbols: o.NoUserSymbols,
+		Watch:         func(l *runtime.Loaded) { loaded.Store(l) },
 		Started: func() {
 			started.Store(true)
 			if trigger != nil {
