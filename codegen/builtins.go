@@ -44,6 +44,9 @@ var builtinVars = map[string]*builtinVarGen{
 	"cpu": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
 		g.emit(asm.FnGetSmpProcessorId.Call(), asm.Mov.Reg(dst, asm.R0))
 	}},
+	"cpid": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
+		g.emit(asm.LoadImm(dst, 0, asm.DWord).WithReference(CommandPIDVar))
+	}},
 	"numaid": {intInto: func(g *gen, _ *lang.IdentExpr, dst asm.Register) {
 		g.emit(asm.FnGetNumaNodeId.Call(), asm.Mov.Reg(dst, asm.R0))
 	}},
@@ -158,6 +161,10 @@ func init() {
 // StartTimeVar is the name of the constant the runtime patches with the
 // monotonic time at start-up (for elapsed).
 const StartTimeVar = "gotrace_start_ns"
+
+// CommandPIDVar is the constant the runtime patches with the process id of
+// the -c command (cpid).
+const CommandPIDVar = "gotrace_cpid"
 
 type funcGen struct {
 	stmt    func(g *gen, call *lang.CallExpr)

@@ -48,6 +48,7 @@ var BuiltinVars = map[string]*BuiltinVar{
 	"arg7":     {Name: "arg7", Type: argNType},
 	"arg8":     {Name: "arg8", Type: argNType},
 	"arg9":     {Name: "arg9", Type: argNType},
+	"cpid":     {Name: "cpid", Type: cpidType, Doc: "process id of the command run with -c"},
 	"numaid":   {Name: "numaid", Type: fixed(TypeUint32), Doc: "id of the NUMA node the probe fired on"},
 	"username": {Name: "username", Type: fixed(&Type{Kind: KindUsername, Size: 8}), Doc: "user name of the current task's uid"},
 	"kstack":   {Name: "kstack", Type: fixed(&Type{Kind: KindStack, Size: 8}), Doc: "kernel stack of the current task, symbolized when printed"},
@@ -179,6 +180,14 @@ func init() {
 		}
 		BuiltinVars[name] = v
 	}
+}
+
+func cpidType(c *checker, id *IdentExpr) *Type {
+	if !c.env.Command {
+		c.errorf(id, "cpid cannot be used without child command (-c 'COMMAND')")
+		return nil
+	}
+	return TypeUint64
 }
 
 // sargNType types sarg0..sarg9, the arguments a function was passed on

@@ -24,6 +24,9 @@ type Env struct {
 	Args   []string // positional parameters $1..$N
 	Unsafe bool     // --unsafe: allow system() and signal()
 	PID    int      // -p PID: uprobe library names resolve in this process's maps
+	// Command is set when a command is run and traced (-c): cpid is its
+	// process id.
+	Command bool
 }
 
 // DefaultStrLen is the capacity of strings when Env.StrLen is 0.

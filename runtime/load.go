@@ -54,6 +54,8 @@ type LoadOptions struct {
 	// calls and ~0.4 ms of start-up, so it is off otherwise: gotrace maps
 	// verifier errors back to the script from its own notes.
 	LineInfo bool
+	// CommandPID is the -c command's process id, which cpid reads.
+	CommandPID int
 }
 
 // Load creates the maps and loads every program through the verifier.
@@ -61,7 +63,8 @@ func Load(p *codegen.Program, opts LoadOptions) (*Loaded, error) {
 	start := monotonicNow()
 	spec := p.Spec.Copy()
 	for _, ps := range spec.Programs {
-		patchStartTime(ps.Instructions, start)
+		patchConstant(ps.Instructions, codegen.StartTimeVar, int64(start))
+		patchConstant(ps.Instructions, codegen.CommandPIDVar, int64(opts.CommandPID))
 		if !opts.LineInfo {
 			for i := range ps.Instructions {
 				ps.Instructions[i] = ps.Instructions[i].WithSource(nil)
@@ -79,11 +82,12 @@ func Load(p *codegen.Program, opts LoadOptions) (*Loaded, error) {
 	return &Loaded{Prog: p, Coll: coll}, nil
 }
 
-// patchStartTime fills in the start-time constant that elapsed subtracts.
-func patchStartTime(insns asm.Instructions, ns uint64) {
+// patchConstant fills in a constant only known at load time: the start
+// time elapsed subtracts, the -c command's pid.
+func patchConstant(insns asm.Instructions, name string, v int64) {
 	for i := range insns {
-		if insns[i].Reference() == codegen.StartTimeVar {
-			insns[i].Constant = int64(ns)
+		if insns[i].Reference() == name {
+			insns[i].Constant = v
 			insns[i] = insns[i].WithReference("")
 		}
 	}

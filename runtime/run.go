@@ -44,6 +44,8 @@ type Options struct {
 	Watch func(*Loaded)
 	// Unsafe allows system() to run commands (--unsafe).
 	Unsafe bool
+	// CommandPID is the process id of the command run with -c (cpid).
+	CommandPID int
 	// NoUserSymbols prints user-space addresses instead of symbols
 	// (BPFTRACE_NO_USER_SYMBOLS).
 	NoUserSymbols bool
@@ -72,7 +74,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		// by the time the run ends, however soon.
 		go opts.Releaser.Start()
 	}
-	l, err := Load(p, LoadOptions{VerifierLog: opts.VerifierLog, LineInfo: opts.VerifierLog})
+	l, err := Load(p, LoadOptions{VerifierLog: opts.VerifierLog, LineInfo: opts.VerifierLog, CommandPID: opts.CommandPID})
 	if err != nil {
 		return err
 	}

@@ -143,7 +143,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 	}
 
 	set := readSettings(os.Getenv)
-	compiled, err := codegen.CompileSource(src, set.env(rest, *unsafe, *pid), set.options(*helpErrs))
+	env := set.env(rest, *unsafe, *pid)
+	env.Command = *command != ""
+	compiled, err := codegen.CompileSource(src, env, set.options(*helpErrs))
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))
 		return 1
@@ -209,6 +211,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		}
 		defer cmd.Stop()
 		opts.PID = cmd.Pid()
+		opts.CommandPID = cmd.Pid()
 		opts.Done = cmd.Done()
 		opts.Started = cmd.Release
 	}

@@ -230,3 +230,19 @@ func TestCLIUnattachable(t *testing.T) {
 		}
 	}
 }
+
+// cpid is the process id of the -c command: its uprobe fires with pid ==
+// cpid, and the command's exit is seen by pid too. Without -c, cpid is an
+// error in bpftrace's words.
+func TestCLICpid(t *testing.T) {
+	needKernel(t)
+	bin := buildTarget(t)
+	r := gotrace(t, "", "-c", bin+" 2", "-e",
+		"uprobe:"+bin+":target { @same[pid == cpid] = count(); } BEGIN { @set = cpid > 0; }")
+	assert.Equal(t, 0, r.status, r.stderr)
+	assert.Equal(t, "Attaching 2 probes...\n45\n\n\n@same[1]: 2\n@set: 1\n", r.stdout)
+
+	r = gotrace(t, "", "-e", `BEGIN { printf("%d\n", cpid); exit(); }`)
+	assert.Equal(t, 1, r.status)
+	assert.Contains(t, r.stderr, "stdin:1:24-28: ERROR: cpid cannot be used without child command")
+}
