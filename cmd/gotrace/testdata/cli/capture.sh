@@ -1,0 +1,52 @@
+#!/bin/sh
+# Captures, from bpftrace 0.17.0 on the development VM, the outputs that
+# cmd/gotrace's command-line tests compare gotrace's with. Run as root from
+# this directory: sh capture.sh. bpftrace's harmless RLIMIT_MEMLOCK line is
+# dropped (gotrace raises the limit itself). Files: NAME.out is stdout,
+# NAME.err is stderr, NAME.both is both through one pipe (2>&1).
+set -u
+cd "$(dirname "$0")"
+B=${BPFTRACE:-bpftrace}
+drop() { grep -v 'RLIMIT_MEMLOCK' || true; }
+
+# -q: no "Attaching N probes..." line, in either format.
+$B -q -e 'BEGIN { printf("hi\n"); @x = 1; exit(); }' 2>/dev/null > quiet.out
+$B -q -f json -e 'BEGIN { printf("hi\n"); @x = 1; exit(); }' 2>/dev/null > quiet-json.out
+
+# The attach marker, with and without -q, and with -c.
+__BPFTRACE_NOTIFY_PROBES_ATTACHED=1 $B -e 'BEGIN { printf("hi\n"); exit(); }' 2>&1 | drop > notify.both
+__BPFTRACE_NOTIFY_PROBES_ATTACHED=1 $B -q -e 'BEGIN { printf("hi\n"); exit(); }' 2>&1 | drop > notify-quiet.both
+__BPFTRACE_NOTIFY_PROBES_ATTACHED=1 $B -c '/bin/echo from the command' -e 'BEGIN { printf("hi\n"); }' 2>&1 | drop > notify-command.both
+
+# -B: the same output in every mode; a bad mode is refused.
+for m in line full none; do
+	$B -B $m -e 'BEGIN { printf("a\n"); printf("b\n"); @x = 1; exit(); }' 2>/dev/null > buffering-$m.out
+done
+$B -B bad -e 'BEGIN { exit(); }' 2>&1 | drop > buffering-bad.both
+
+# -V and --version print the version on stdout.
+$B -V > version.out 2>/dev/null
+
+# --help and -h: the usage on stderr, status 0; a bad flag: usage, status 1.
+$B --help 2> help.err > help.out; echo $? > help.status
+$B -idonotexist 2> badflag.err > badflag.out; echo $? >> badflag.status
+
+# -p and -c, -o, -f mistakes.
+$B -p a1111 file.bt 2>&1 | drop > pid-nan.both
+$B -p 5000000 file.bt 2>&1 | drop > pid-range.both
+$B -f jsonx -e 'BEGIN { exit(); }' 2>&1 | drop > format-bad.both
+$B non_existent_file.bt 2>&1 | drop > nofile.both
+$B -q 2>&1 | drop > noprogram.both
+
+# --info (compared by layout: section titles and line names).
+$B --info 2> info.err > /dev/null
+
+# SIGUSR1 prints every map and the run goes on; SIGINT ends it.
+__BPFTRACE_NOTIFY_PROBES_ATTACHED=1 $B -e 'BEGIN { @a = 1; @b[1] = 2; @c = hist(5); @d = count(); }' > usr1.out 2> usr1.err &
+pid=$!
+until grep -q __BPFTRACE_NOTIFY_PROBES_ATTACHED usr1.err; do sleep 0.1; done
+kill -USR1 $pid
+until grep -q '@d: 1' usr1.out; do sleep 0.1; done
+kill -INT $pid
+wait $pid
+rm usr1.err
