@@ -345,6 +345,11 @@ func ResolveUprobeTarget(target string, pid int) ([]string, error) {
 			var out []string
 			for _, m := range matches {
 				if isELF(m) {
+					// Glob drops a leading "./"; bpftrace keeps
+					// the path as written.
+					if strings.HasPrefix(target, "./") && !strings.HasPrefix(m, "./") && !filepath.IsAbs(m) {
+						m = "./" + m
+					}
 					out = append(out, m)
 				}
 			}

@@ -50,3 +50,31 @@ until grep -q '@d: 1' usr1.out; do sleep 0.1; done
 kill -INT $pid
 wait $pid
 rm usr1.err
+
+# -l forms, on listtarget.c built in a temporary directory. In the -p
+# listings, bpftrace's /proc/PID/root prefix and the directory become DIR
+# (gotrace names the file by its path as the process sees it; both lead
+# to the same file), and bpftrace lists the uprobes of the executable
+# alone where gotrace lists those of every file the process maps, so only
+# the executable's lines are kept.
+here=$(pwd)
+dir=$(mktemp -d)
+gcc -O0 -o "$dir/listtarget" listtarget.c
+cd "$dir"
+$B -l 'uprobe:./listtarget:*' 2>/dev/null > "$here/list-uprobe.out"
+$B -l 'uprobe:./listtar*:list*' 2>/dev/null > "$here/list-uprobe-wildfile.out"
+$B -l '*:./listtarget:*' 2>/dev/null > "$here/list-wildtype.out"
+$B -l 'usdt:./listtarget:*' 2>/dev/null > "$here/list-usdt.out"
+$B -l 'usdt:./listtar*:listprov:*' 2>/dev/null > "$here/list-usdt-wildfile.out"
+$B -l 'sys_enter_getpp*' 2>/dev/null | grep '^tracepoint:' > "$here/list-notype.out"
+$B -l '*:sys_enter_getpp*' 2>/dev/null | grep '^tracepoint:' > "$here/list-wildtype-tracepoint.out"
+sleep 60 | ./listtarget wait &
+pid=$(pgrep -n listtarget)
+norm() { sed -e "s|/proc/$pid/root||" -e "s|$dir|DIR|" | grep ':DIR/listtarget:' || true; }
+$B -l -p $pid 2>/dev/null | norm > "$here/list-pid.out"
+$B -l 'usdt:*' -p $pid 2>/dev/null | norm > "$here/list-pid-usdt.out"
+$B -l 'usdt:*:listprov2:*' -p $pid 2>/dev/null | norm > "$here/list-pid-usdt-provider.out"
+$B -l 'uprobe:*' -p $pid 2>/dev/null | norm > "$here/list-pid-uprobe.out"
+kill $pid
+cd "$here"
+rm -r "$dir"
