@@ -121,3 +121,15 @@ func TestCLIListPidForms(t *testing.T) {
 		assert.Equal(t, captured(t, tc.file), own(r.stdout), "%q", tc.args)
 	}
 }
+
+// A pattern with a character no probe name has is refused with bpftrace's
+// words, the position and the marker, and gotrace's precision after them.
+func TestCLIListInvalidCharacter(t *testing.T) {
+	out, status := gotraceBoth(t, nil, "-l", `\n`)
+	assert.Equal(t, 1, status)
+	want := strings.Replace(captured(t, "list-invalid.both"), "invalid character '\\'", "invalid character '\\' in the probe pattern", 1)
+	assert.Equal(t, want, out)
+	r := gotrace(t, "", "-l", "a;b")
+	assert.Equal(t, 1, r.status)
+	assert.Equal(t, "stdin:1:2-3: ERROR: invalid character ';' in the probe pattern\na;b\n ~\n", r.stderr)
+}

@@ -143,6 +143,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		if len(rest) > 0 {
 			pattern = rest[0]
 		}
+		if err := checkListPattern(pattern); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 		if err := kernel.ListProbesPID(pattern, o.verbose > 0, pid, stdout); err != nil {
 			fmt.Fprintf(stderr, "ERROR: %v\n", err)
 			return 1
@@ -270,6 +274,30 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		return 1
 	}
 	return 0
+}
+
+// checkListPattern refuses, as bpftrace does, a -l pattern with a
+// character no probe name has (bpftrace reads the pattern as a probe).
+func checkListPattern(pattern string) error {
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		if c < ' ' || c == 0x7f || strings.IndexByte("\\'`\" ;(){}<>|&=#%~@$", c) >= 0 {
+			src := &lang.Source{Name: "stdin", Text: pattern}
+			at := lang.Pos{Offset: i, Line: 1, Col: i + 1}
+			end := lang.Pos{Offset: i + 1, Line: 1, Col: i + 2}
+			return &lang.Error{Src: src, Span: lang.Span{Start: at, End: end},
+				Msg: fmt.Sprintf("invalid character '%s' in the probe pattern", printableByte(c))}
+		}
+	}
+	return nil
+}
+
+// printableByte shows a byte as itself, or escaped when it does not print.
+func printableByte(c byte) string {
+	if c < ' ' || c >= 0x7f {
+		return fmt.Sprintf("\\x%02x", c)
+	}
+	return string(c)
 }
 
 // notifyVar, set in the environment, makes gotrace print it on stderr once

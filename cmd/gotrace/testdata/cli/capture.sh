@@ -78,3 +78,6 @@ $B -l 'uprobe:*' -p $pid 2>/dev/null | norm > "$here/list-pid-uprobe.out"
 kill $pid
 cd "$here"
 rm -r "$dir"
+
+# A -l pattern with a character no probe has.
+$B -l '\n' 2>&1 | drop > list-invalid.both
