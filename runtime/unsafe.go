@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"errors"
 	"os"
 	"os/exec"
+	"strings"
 )
 
 // catFile returns a file's contents for cat(), or bpftrace's message when
@@ -10,7 +12,16 @@ import (
 func catFile(path string) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "ERROR: failed to open file '" + path + "': " + err.Error() + "\n"
+		// bpftrace's words: the reason as strerror() says it.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		reason := err.Error()
+		if reason != "" {
+			reason = strings.ToUpper(reason[:1]) + reason[1:]
+		}
+		return "ERROR: failed to open file '" + path + "': " + reason + "\n"
 	}
 	return string(data)
 }

@@ -68,6 +68,12 @@ $B -l 'usdt:./listtarget:*' 2>/dev/null > "$here/list-usdt.out"
 $B -l 'usdt:./listtar*:listprov:*' 2>/dev/null > "$here/list-usdt-wildfile.out"
 $B -l 'sys_enter_getpp*' 2>/dev/null | grep '^tracepoint:' > "$here/list-notype.out"
 $B -l '*:sys_enter_getpp*' 2>/dev/null | grep '^tracepoint:' > "$here/list-wildtype-tracepoint.out"
+# Errors about probes, in bpftrace's words (gotrace adds the position and
+# a hint after them).
+$B -e 'uprobe:./listtarget:10 { exit(); }' 2>&1 | drop > "$here/error-uprobe-address.both"
+$B -e 'uprobe:./listtarget:listfunc_one+100000 { exit(); }' 2>&1 | drop > "$here/error-uprobe-offset.both"
+$B -e 't:syscalls:nonsense { exit(); }' 2>&1 | drop > "$here/error-tracepoint.both"
+$B -e 'BEGIN { cat("/does/not/exist/file"); exit(); }' 2>&1 | drop > "$here/error-cat.both"
 sleep 60 | ./listtarget wait &
 pid=$(pgrep -n listtarget)
 norm() { sed -e "s|/proc/$pid/root||" -e "s|$dir|DIR|" | grep ':DIR/listtarget:' || true; }

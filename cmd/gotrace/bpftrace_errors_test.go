@@ -1,0 +1,44 @@
+package main
+
+// Errors the runtime tests of bpftrace check, in bpftrace's words (captured
+// from bpftrace 0.17 by testdata/cli/capture.sh): gotrace keeps the
+// position, the source line and its hint around them.
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bpftraceError is the message of the first ERROR line of a capture.
+func bpftraceError(t *testing.T, file string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)ERROR: (.*)$`).FindStringSubmatch(captured(t, file))
+	require.NotNil(t, m, "no ERROR in %s", file)
+	return m[1]
+}
+
+func TestCLIErrorsInBpftraceWords(t *testing.T) {
+	needKernel(t)
+	dir := buildListTarget(t)
+	for _, tc := range []struct {
+		file, script string
+	}{
+		{"error-uprobe-address.both", `uprobe:./listtarget:10 { exit(); }`},
+		{"error-uprobe-offset.both", `uprobe:./listtarget:listfunc_one+100000 { exit(); }`},
+		{"error-tracepoint.both", `t:syscalls:nonsense { exit(); }`},
+	} {
+		r := gotraceIn(t, dir, "-e", tc.script)
+		assert.Equal(t, 1, r.status)
+		want := bpftraceError(t, tc.file)
+		assert.True(t, strings.HasPrefix(r.stderr, "stdin:1:1-"), "positioned: %q", r.stderr)
+		assert.Contains(t, r.stderr, "ERROR: "+want, tc.script)
+	}
+	// cat() of a missing file prints bpftrace's line and the run goes on.
+	out, status := gotraceBoth(t, nil, "-e", `BEGIN { cat("/does/not/exist/file"); exit(); }`)
+	assert.Equal(t, 0, status)
+	assert.Equal(t, captured(t, "error-cat.both"), out)
+}
