@@ -2,15 +2,31 @@ package runtime
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 )
 
-// catFile returns a file's contents for cat(), or bpftrace's message when
-// it cannot be read.
+// CatBytesMax is how much of a file cat() prints: BPFTRACE_CAT_BYTES_MAX,
+// 10 KiB by default, as in bpftrace.
+func CatBytesMax() uint64 {
+	if n, err := strconv.ParseUint(os.Getenv("BPFTRACE_CAT_BYTES_MAX"), 10, 64); err == nil {
+		return n
+	}
+	return 10 << 10
+}
+
+// catFile returns a file's contents for cat(), at most CatBytesMax bytes,
+// or bpftrace's message when it cannot be read.
 func catFile(path string) string {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	var data []byte
+	if err == nil {
+		data, err = io.ReadAll(io.LimitReader(f, int64(min(CatBytesMax(), 1<<62))))
+		f.Close()
+	}
 	if err != nil {
 		// bpftrace's words: the reason as strerror() says it.
 		var pe *os.PathError

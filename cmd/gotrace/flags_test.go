@@ -412,3 +412,25 @@ func TestCLIHelperChecksAndUsdtFileActivation(t *testing.T) {
 	assert.Equal(t, 0, r.status, r.stderr)
 	assert.Equal(t, "Attaching 1 probe...\nok\n\n\n", r.stdout)
 }
+
+// BPFTRACE_CAT_BYTES_MAX limits what cat() prints.
+func TestCLICatBytesMax(t *testing.T) {
+	needKernel(t)
+	path := filepath.Join(t.TempDir(), "digits")
+	require.NoError(t, os.WriteFile(path, []byte("0123456789\n"), 0o644))
+	out, status := gotraceBoth(t, []string{"BPFTRACE_CAT_BYTES_MAX=3"}, "-e", `BEGIN { cat("`+path+`"); exit(); }`)
+	assert.Equal(t, 0, status)
+	assert.Equal(t, captured(t, "cat-max.out"), out)
+}
+
+// Bad BPFTRACE_* values are refused with bpftrace's words, not ignored.
+func TestCLIBadEnvironment(t *testing.T) {
+	for _, v := range []string{"BPFTRACE_STRLEN", "BPFTRACE_CAT_BYTES_MAX", "BPFTRACE_MAP_KEYS_MAX"} {
+		out, status := gotraceBoth(t, []string{v + "=abc"}, "-e", "BEGIN { exit(); }")
+		assert.Equal(t, 1, status, v)
+		assert.Equal(t, captured(t, "env-bad-"+v+".both"), out, v)
+	}
+	out, status := gotraceBoth(t, []string{"BPFTRACE_STRLEN=300"}, "-e", "BEGIN { exit(); }")
+	assert.Equal(t, 1, status)
+	assert.Equal(t, captured(t, "env-strlen-300.both"), out)
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gotrace/gotrace/codegen"
@@ -120,6 +121,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 	case "", "line", "full", "none":
 	default:
 		fmt.Fprintln(stderr, "ERROR: USAGE: -B must be either 'line', 'full', or 'none'.")
+		return 1
+	}
+	if err := checkEnv(); err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 1
 	}
 	rest := o.rest
@@ -274,6 +279,31 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		return 1
 	}
 	return 0
+}
+
+// checkEnv refuses, with bpftrace's words, the BPFTRACE_* settings it
+// refuses: a value that is not a number, and a string size over 200 bytes.
+func checkEnv() error {
+	for _, name := range []string{"BPFTRACE_STRLEN", "BPFTRACE_CAT_BYTES_MAX", "BPFTRACE_MAP_KEYS_MAX"} {
+		v, set := os.LookupEnv(name)
+		if !set {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil && name == "BPFTRACE_CAT_BYTES_MAX" {
+			// C's strtoull takes -1 as the largest number.
+			_, err = strconv.ParseUint(v, 10, 64)
+		}
+		if err != nil {
+			return fmt.Errorf("Env var '%s' did not contain a valid uint64_t, or was zero-valued.", name)
+		}
+		if name == "BPFTRACE_STRLEN" && n > 200 {
+			return fmt.Errorf("'BPFTRACE_STRLEN' %d exceeds the current maximum of 200 bytes.\n"+
+				"This limitation is because strings are currently stored on the 512 byte BPF stack.\n"+
+				"Long strings will be pursued in: https://github.com/iovisor/bpftrace/issues/305", n)
+		}
+	}
+	return nil
 }
 
 // checkListPattern refuses, as bpftrace does, a -l pattern with a

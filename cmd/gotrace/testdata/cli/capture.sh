@@ -87,3 +87,12 @@ rm -r "$dir"
 
 # A -l pattern with a character no probe has.
 $B -l '\n' 2>&1 | drop > list-invalid.both
+
+# BPFTRACE_CAT_BYTES_MAX limits cat(); bad BPFTRACE_* values are refused.
+printf '0123456789\n' > /tmp/gotrace-cat-capture
+BPFTRACE_CAT_BYTES_MAX=3 $B -e 'BEGIN { cat("/tmp/gotrace-cat-capture"); exit(); }' 2>/dev/null > cat-max.out
+rm /tmp/gotrace-cat-capture
+for v in BPFTRACE_STRLEN BPFTRACE_CAT_BYTES_MAX BPFTRACE_MAP_KEYS_MAX; do
+	env $v=abc $B -e 'BEGIN { exit(); }' 2>&1 | drop > env-bad-$v.both
+done
+BPFTRACE_STRLEN=300 $B -e 'BEGIN { exit(); }' 2>&1 | drop > env-strlen-300.both
