@@ -385,7 +385,7 @@ func genKaddr(g *gen, call *lang.CallExpr, dst asm.Register) {
 	}
 	addr, ok := ks.Address(name)
 	if !ok {
-		g.fail(call.Args[0], "kaddr: no kernel symbol %q", name)
+		g.fail(call.Args[0], "Failed to resolve kernel symbol: %s (kaddr: no such symbol in /proc/kallsyms)", name)
 		return
 	}
 	g.loadConst(dst, int64(addr))

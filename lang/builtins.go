@@ -353,7 +353,7 @@ func checkKaddr(c *checker, call *CallExpr, _ []*Type) *Type {
 	// error; when the symbols cannot be read at all, code generation says.
 	if ks, err := kernel.Kallsyms(); err == nil {
 		if _, found := ks.Address(name); !found {
-			c.errorf(call.Args[0], "kaddr: no kernel symbol %q", name)
+			c.errorf(call.Args[0], "Failed to resolve kernel symbol: %s (kaddr: no such symbol in /proc/kallsyms)", name)
 			return nil
 		}
 	}

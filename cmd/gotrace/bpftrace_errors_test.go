@@ -42,3 +42,20 @@ func TestCLIErrorsInBpftraceWords(t *testing.T) {
 	assert.Equal(t, 0, status)
 	assert.Equal(t, captured(t, "error-cat.both"), out)
 }
+
+// The checker's unroll bounds and kaddr() of an unknown symbol.
+func TestCLICheckerErrorsInBpftraceWords(t *testing.T) {
+	for _, tc := range []struct {
+		file, script string
+	}{
+		{"error-unroll-min.both", `BEGIN { unroll(0) { @x = 1; } exit(); }`},
+		{"error-unroll-max.both", `BEGIN { unroll(101) { @x = 1; } exit(); }`},
+		{"error-kaddr.both", `BEGIN { print(kaddr("asdfzzzzzzz")) }`},
+	} {
+		r := gotrace(t, "", "--dry-run", "-e", tc.script)
+		assert.Equal(t, 1, r.status)
+		want := bpftraceError(t, tc.file)
+		want = strings.TrimPrefix(want, "Failed to compile: ")
+		assert.Regexp(t, `^stdin:1:\d+-\d+: ERROR: `+regexp.QuoteMeta(want), r.stderr, tc.script)
+	}
+}

@@ -96,3 +96,8 @@ for v in BPFTRACE_STRLEN BPFTRACE_CAT_BYTES_MAX BPFTRACE_MAP_KEYS_MAX; do
 	env $v=abc $B -e 'BEGIN { exit(); }' 2>&1 | drop > env-bad-$v.both
 done
 BPFTRACE_STRLEN=300 $B -e 'BEGIN { exit(); }' 2>&1 | drop > env-strlen-300.both
+
+# Checker errors in bpftrace's words.
+$B -e 'BEGIN { unroll(0) { @x = 1; } exit(); }' 2>&1 | drop > error-unroll-min.both
+$B -e 'BEGIN { unroll(101) { @x = 1; } exit(); }' 2>&1 | drop > error-unroll-max.both
+$B -e 'BEGIN { print(kaddr("asdfzzzzzzz")) }' 2>&1 | drop > error-kaddr.both
