@@ -181,7 +181,8 @@ func badCases() []badCase {
 		{name: "empty stdin", args: []string{"-"}, stdin: "", want: "no probes in program"},
 		{name: "only comments", args: []string{"FILE"}, file: "// one\n/* two\n three */\n// four", want: "no probes in program"},
 		{name: "only a shebang", args: []string{"FILE"}, file: "#!/usr/bin/env bpftrace\n", want: "no probes in program"},
-		{name: "only includes", args: []string{"FILE"}, file: "#include <linux/sched.h>\n#include <net/sock.h>\n", want: "no probes in program"},
+		{name: "only includes", args: []string{"FILE"}, file: "#include <linux/sched.h>\n#include <linux/socket.h>\n", want: "no probes in program"},
+		{name: "a header that does not exist", args: []string{"FILE"}, file: "#include <linux/sched.h>\n#include <net/sock.h>\n", want: "'net/sock.h' file not found"},
 		{name: "unterminated comment", args: []string{"-e", "BEGIN { exit(); } /* never closed"}},
 		{name: "no arguments at all", args: nil, want: "ERROR: USAGE: filename or -e 'program' required."},
 

@@ -434,3 +434,33 @@ func TestCLIBadEnvironment(t *testing.T) {
 	assert.Equal(t, 1, status)
 	assert.Equal(t, captured(t, "env-strlen-300.both"), out)
 }
+
+// Headers are looked for as bpftrace's preprocessor does: a missing one,
+// in the script or from --include, is an error in clang's words; -I adds
+// a directory to search. Headers in a branch skipped because gotrace has
+// BTF are not looked for.
+func TestCLIIncludes(t *testing.T) {
+	clang := regexp.MustCompile(`fatal error: (.*)$`)
+	phrase := func(file string) string {
+		m := clang.FindStringSubmatch(strings.TrimSpace(captured(t, file)))
+		require.NotNil(t, m, file)
+		return m[1]
+	}
+	r := gotrace(t, "", "--dry-run", "-e", "#include <lol/no.h>\nBEGIN { exit(); }")
+	assert.Equal(t, 1, r.status)
+	assert.Regexp(t, `^stdin:1:10-20: ERROR: `+regexp.QuoteMeta(phrase("include-missing.both")), r.stderr)
+
+	r = gotrace(t, "", "--dry-run", "--include", "nope.h", "-e", "BEGIN { exit(); }")
+	assert.Equal(t, 1, r.status)
+	assert.True(t, strings.HasPrefix(r.stderr, "ERROR: "+phrase("include-flag-missing.both")), "%q", r.stderr)
+
+	needKernel(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "gotrace_test.h"), []byte("#define X 1\n"), 0o644))
+	out, status := gotraceBoth(t, nil, "-I", dir, "--include", "gotrace_test.h", "-e", "BEGIN { exit(); }")
+	assert.Equal(t, 0, status)
+	assert.Equal(t, captured(t, "include-flag.both"), out)
+	out, status = gotraceBoth(t, nil, "-e", "#include <sys/xattr.h>\n#ifndef BPFTRACE_HAVE_BTF\n#include <no/such.h>\n#endif\nBEGIN { exit(); }")
+	assert.Equal(t, 0, status)
+	assert.Equal(t, captured(t, "include-flag.both"), out)
+}

@@ -50,6 +50,7 @@ OPTIONS:
     -h, --help     show this help message
     -I DIR         add the directory to the include search path
     --include FILE add an #include file before preprocessing
+                   (headers must exist; types come from BTF, not from them)
     -l [search]    list probes
     -p PID         enable USDT probes on PID
     -c 'CMD'       run CMD and enable USDT probes on resulting process
@@ -166,6 +167,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 	src, rest, err := readSource(o.prog, o.progSet, rest, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
+		return 1
+	}
+
+	if err := checkIncludes(src, o.include, o.includeDir); err != nil {
+		fmt.Fprintln(stderr, errorText(err))
 		return 1
 	}
 

@@ -101,3 +101,10 @@ BPFTRACE_STRLEN=300 $B -e 'BEGIN { exit(); }' 2>&1 | drop > env-strlen-300.both
 $B -e 'BEGIN { unroll(0) { @x = 1; } exit(); }' 2>&1 | drop > error-unroll-min.both
 $B -e 'BEGIN { unroll(101) { @x = 1; } exit(); }' 2>&1 | drop > error-unroll-max.both
 $B -e 'BEGIN { print(kaddr("asdfzzzzzzz")) }' 2>&1 | drop > error-kaddr.both
+
+# Headers: a missing one is an error; -I adds a directory to search.
+$B -e "$(printf '#include <lol/no.h>\nBEGIN { exit(); }')" 2>&1 | drop > include-missing.both
+$B --include nope.h -e 'BEGIN { exit(); }' 2>&1 | drop > include-flag-missing.both
+mkdir -p /tmp/gotrace-include-capture && echo '#define X 1' > /tmp/gotrace-include-capture/gotrace_test.h
+$B -I /tmp/gotrace-include-capture --include gotrace_test.h -e 'BEGIN { exit(); }' 2>&1 | drop > include-flag.both
+rm -r /tmp/gotrace-include-capture
