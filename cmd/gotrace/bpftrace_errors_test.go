@@ -51,6 +51,7 @@ func TestCLICheckerErrorsInBpftraceWords(t *testing.T) {
 		{"error-unroll-min.both", `BEGIN { unroll(0) { @x = 1; } exit(); }`},
 		{"error-unroll-max.both", `BEGIN { unroll(101) { @x = 1; } exit(); }`},
 		{"error-kaddr.both", `BEGIN { print(kaddr("asdfzzzzzzz")) }`},
+		{"error-banned.both", `kretprobe:_raw_spin_lock { exit(); }`},
 	} {
 		r := gotrace(t, "", "--dry-run", "-e", tc.script)
 		assert.Equal(t, 1, r.status)

@@ -108,3 +108,6 @@ $B --include nope.h -e 'BEGIN { exit(); }' 2>&1 | drop > include-flag-missing.bo
 mkdir -p /tmp/gotrace-include-capture && echo '#define X 1' > /tmp/gotrace-include-capture/gotrace_test.h
 $B -I /tmp/gotrace-include-capture --include gotrace_test.h -e 'BEGIN { exit(); }' 2>&1 | drop > include-flag.both
 rm -r /tmp/gotrace-include-capture
+
+# A kretprobe bpftrace refuses (it says so once it tries to attach).
+timeout 10 $B -e 'kretprobe:_raw_spin_lock { exit(); }' 2>&1 | drop | grep ERROR > error-banned.both
