@@ -52,20 +52,21 @@ OPTIONS:
     --include FILE add an #include file before preprocessing
                    (headers must exist; types come from BTF, not from them)
     -l [search]    list probes
-    -p PID         enable USDT probes on PID
-    -c 'CMD'       run CMD and enable USDT probes on resulting process
+    -p PID         uprobes and USDT probes in PID only; the run ends when it exits
+    -c 'CMD'       run CMD once the probes are attached, trace it, end when it exits
     --usdt-file-activation
-                   activate usdt semaphores based on file path
+                   activate usdt semaphores based on file path (always: the
+                   kernel raises them in every process running the file)
     --unsafe       allow unsafe builtin functions
     -q             keep messages quiet
     --info         Print information about kernel BPF support
-    -k             emit a warning when a bpf helper returns an error (except read functions)
-    -kk            check all bpf helper functions
+    -k             emit a warning, with the script position, when a memory read fails
+    -kk            the same (gotrace checks the memory reads from -k on)
     -V, --version  gotrace version
     --no-warnings  disable all warning messages
 
 TROUBLESHOOTING OPTIONS:
-    -v                      verbose messages
+    -v                      verbose: the whole verifier log on errors; with -l, arguments
     -d                      (dry run) debug info: the syntax tree and the BPF instructions
     --dry-run               compile and load through the verifier, attach nothing
 
