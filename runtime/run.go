@@ -140,6 +140,10 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 			select {
 			case <-ctx.Done():
 			case <-sigs:
+				// As bpftrace: once told to stop, the events still
+				// queued are not printed (under load, handling them
+				// could take long), END's are.
+				ev.ignoring.Store(true)
 			case <-ev.exit:
 			case <-opts.Done:
 			case <-usr1:
@@ -170,6 +174,19 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	if a != nil {
 		a.Detach(opts.Releaser)
 		defer a.Release()
+	}
+	if ev.ignoring.Load() && !readerFailed {
+		// Let the reader skip what the probes queued, then print END's
+		// events again.
+		ack := make(chan struct{})
+		ev.drained.Store(&ack)
+		rd.Flush()
+		select {
+		case <-ack:
+		case err := <-readerDone:
+			runErr, readerFailed = err, true
+		}
+		ev.ignoring.Store(false)
 	}
 	// END runs however the run ended, exit() included, as in bpftrace.
 	for _, prog := range l.programs("END") {
@@ -250,6 +267,11 @@ type eventReader struct {
 	// Options.Attached); released is set by release().
 	held     [][]byte
 	released atomic.Bool
+	// ignoring drops events, as bpftrace does once exit() is handled or
+	// a signal ends the run, until END runs; drained, when set, is closed
+	// by the reader once it has read everything before a Flush.
+	ignoring atomic.Bool
+	drained  atomic.Pointer[chan struct{}]
 }
 
 // release lets the reader handle events, the held ones first.
@@ -279,6 +301,9 @@ func (e *eventReader) loop() error {
 		}
 		if err != nil {
 			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
+				if ack := e.drained.Swap(nil); ack != nil && errors.Is(err, ringbuf.ErrFlushed) {
+					close(*ack)
+				}
 				if e.stopping.Load() {
 					return nil
 				}
@@ -300,6 +325,9 @@ func (e *eventReader) loop() error {
 }
 
 func (e *eventReader) handle(b []byte) error {
+	if e.ignoring.Load() {
+		return nil
+	}
 	if len(b) < 8 {
 		return fmt.Errorf("short event of %d bytes", len(b))
 	}
@@ -371,6 +399,8 @@ func (e *eventReader) handle(b []byte) error {
 			Msg: fmt.Sprintf("Failed to %s: %s (%d)", site.Helper, reason, -errno)}
 		fmt.Fprintln(e.stderr, w.Error())
 	case codegen.EventExit:
+		// Nothing after exit() is printed, as in bpftrace, but END's.
+		e.ignoring.Store(true)
 		e.exitOnce.Do(func() { close(e.exit) })
 	case codegen.EventPrintMap, codegen.EventClearMap, codegen.EventZeroMap:
 		if idx >= len(e.prog.Maps) || len(b) < 8 {

@@ -464,3 +464,16 @@ func TestCLIIncludes(t *testing.T) {
 	assert.Equal(t, 0, status)
 	assert.Equal(t, captured(t, "include-flag.both"), out)
 }
+
+// Once exit() is handled nothing else is printed but END's output, as in
+// bpftrace: the interval fires again before the run ends.
+func TestCLINothingPrintedAfterExit(t *testing.T) {
+	needKernel(t)
+	path := filepath.Join(t.TempDir(), "digits")
+	require.NoError(t, os.WriteFile(path, []byte("0123456789\n"), 0o644))
+	for i := 0; i < 3; i++ {
+		out, status := gotraceBoth(t, []string{"BPFTRACE_CAT_BYTES_MAX=1"}, "-e", `i:ms:1 { cat("`+path+`"); exit(); } END { printf("end\n"); }`)
+		assert.Equal(t, 0, status)
+		assert.Equal(t, captured(t, "exit-stops-output.out"), out)
+	}
+}

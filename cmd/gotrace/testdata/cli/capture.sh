@@ -111,3 +111,9 @@ rm -r /tmp/gotrace-include-capture
 
 # A kretprobe bpftrace refuses (it says so once it tries to attach).
 timeout 10 $B -e 'kretprobe:_raw_spin_lock { exit(); }' 2>&1 | drop | grep ERROR > error-banned.both
+
+# Nothing after exit() is printed (the interval fires again before the
+# run ends), END's output is.
+printf '0123456789\n' > /tmp/gotrace-cat-capture
+BPFTRACE_CAT_BYTES_MAX=1 $B -e 'i:ms:1 { cat("/tmp/gotrace-cat-capture"); exit(); } END { printf("end\n"); }' 2>/dev/null > exit-stops-output.out
+rm /tmp/gotrace-cat-capture
