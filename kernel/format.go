@@ -196,7 +196,8 @@ func (e *tracepointNotFoundError) Error() string {
 	if e.catExists {
 		list = "tracepoint:" + e.cat + ":*"
 	}
-	return fmt.Sprintf("tracepoint %s:%s does not exist; list them with: gotrace -l '%s'", e.cat, e.name, list)
+	// bpftrace's words, then how to list the ones that exist.
+	return fmt.Sprintf("tracepoint not found: %s:%s; list them with: gotrace -l '%s'", e.cat, e.name, list)
 }
 
 func (e *tracepointNotFoundError) Is(target error) bool { return target == ErrTracepointNotFound }

@@ -214,12 +214,12 @@ func TestTracepointNotFound(t *testing.T) {
 	requireTracefs(t)
 	_, err := ReadTracepointFormat("syscalls", "sys_enter_opnat")
 	require.Error(t, err)
-	assert.Equal(t, "tracepoint syscalls:sys_enter_opnat does not exist; list them with: gotrace -l 'tracepoint:syscalls:*'", err.Error())
+	assert.Equal(t, "tracepoint not found: syscalls:sys_enter_opnat; list them with: gotrace -l 'tracepoint:syscalls:*'", err.Error())
 	assert.True(t, errors.Is(err, ErrTracepointNotFound))
 
 	_, err = ReadTracepointFormat("nosuchcat", "foo")
 	require.Error(t, err)
-	assert.Equal(t, "tracepoint nosuchcat:foo does not exist; list them with: gotrace -l 'tracepoint:*'", err.Error())
+	assert.Equal(t, "tracepoint not found: nosuchcat:foo; list them with: gotrace -l 'tracepoint:*'", err.Error())
 	assert.True(t, errors.Is(err, ErrTracepointNotFound))
 
 	for _, bad := range [][2]string{{"..", "syscalls"}, {"syscalls", "../sched"}, {"", "x"}, {"x", ""}} {

@@ -278,7 +278,13 @@ func MatchProbesPID(pattern string, pid int) ([]string, error) {
 	}
 	var types []string
 	if HasWildcard(typ) {
-		for _, t := range listableTypes() {
+		listable := listableTypes()
+		if target, _, _ := strings.Cut(rest, ":"); strings.Contains(target, "/") {
+			// "*:./prog:*": the probes of a file too, as bpftrace
+			// lists them (uprobes, then USDT probes).
+			listable = append(listable, "uprobe", "usdt")
+		}
+		for _, t := range listable {
 			if Glob(typ, t) {
 				types = append(types, t)
 			}
@@ -309,7 +315,16 @@ func matchProbesOfType(typ, rest string, pid int) ([]string, error) {
 		if cat, name, ok := strings.Cut(rest, ":"); ok {
 			evs, err = MatchTracepoints(cat, name)
 		} else {
-			evs, err = ListTracepoints(rest)
+			// One word ("sys_enter_open*", "*sched*") matches the
+			// event's name in any category, or CAT:NAME whole.
+			var all []string
+			all, err = ListTracepoints("")
+			for _, ev := range all {
+				_, name, _ := strings.Cut(ev, ":")
+				if Glob(rest, name) || Glob(rest, ev) {
+					evs = append(evs, ev)
+				}
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -371,11 +386,16 @@ func matchProbesOfType(typ, rest string, pid int) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
+			var names []string
 			for _, u := range probes {
 				if Glob(provider, u.Provider) && Glob(name, u.Name) {
-					out = append(out, "usdt:"+p+":"+u.Provider+":"+u.Name)
+					names = append(names, "usdt:"+p+":"+u.Provider+":"+u.Name)
 				}
 			}
+			// Sorted, and each once (a probe may have several
+			// locations), as bpftrace lists them.
+			sort.Strings(names)
+			out = append(out, dedupSorted(names)...)
 		}
 	case "kprobe", "kretprobe":
 		for _, f := range traceableFunctions() {
@@ -388,24 +408,25 @@ func matchProbesOfType(typ, rest string, pid int) ([]string, error) {
 }
 
 // namesUprobeTarget reports whether a -l pattern is uprobe:TARGET[:FUNC]
-// with a TARGET free of wildcards.
+// (or uretprobe, usdt) with a TARGET free of wildcards.
 func namesUprobeTarget(pattern string) bool {
 	typ, rest, ok := strings.Cut(pattern, ":")
-	if !ok || (probeTypeAliases[typ] != "uprobe" && probeTypeAliases[typ] != "uretprobe") {
+	if t := probeTypeAliases[typ]; !ok || t != "uprobe" && t != "uretprobe" && t != "usdt" {
 		return false
 	}
 	target, _, _ := strings.Cut(rest, ":")
 	return target != "" && !HasWildcard(target)
 }
 
-// matchProcessUprobes lists the uprobes of every ELF file process pid has
-// mapped whose full name matches pattern ("" matches all).
+// matchProcessUprobes lists the uprobes, then the USDT probes, of every ELF
+// file process pid has mapped whose full name matches pattern ("" matches
+// all).
 func matchProcessUprobes(pattern string, pid int) ([]string, error) {
 	files, err := ProcessMappedFiles(pid)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out, usdts []string
 	for _, f := range files {
 		b, err := OpenELFBinary(f)
 		if err != nil {
@@ -417,8 +438,18 @@ func matchProcessUprobes(pattern string, pid int) ([]string, error) {
 				out = append(out, name)
 			}
 		}
+		probes, _ := USDTProbes(f)
+		var names []string
+		for _, u := range probes {
+			name := "usdt:" + f + ":" + u.Provider + ":" + u.Name
+			if pattern == "" || Glob(pattern, name) {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		usdts = append(usdts, dedupSorted(names)...)
 	}
-	return out, nil
+	return append(out, usdts...), nil
 }
 
 // ListProbes prints the probes matching pattern (see MatchProbes) to w, one

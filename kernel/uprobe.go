@@ -267,7 +267,8 @@ func (b *ELFBinary) SymbolAt(vaddr uint64) (UprobeSymbol, bool) {
 func (b *ELFBinary) AddressOffset(vaddr uint64) (uint64, error) {
 	off, ok := b.fileOffset(vaddr, true)
 	if !ok {
-		return 0, fmt.Errorf("address 0x%x is not in an executable segment of %s", vaddr, b.Path)
+		// bpftrace's words, then why.
+		return 0, fmt.Errorf("Could not resolve address: %s:0x%x (it is not in an executable segment of %s)", b.Path, vaddr, b.Path)
 	}
 	return off, nil
 }
@@ -280,7 +281,8 @@ func (b *ELFBinary) FuncOffset(name string, offset uint64) (UprobeSymbol, uint64
 		return UprobeSymbol{}, 0, b.NotFound(name)
 	}
 	if offset != 0 && s.Size != 0 && offset >= s.Size {
-		return UprobeSymbol{}, 0, fmt.Errorf("offset %d is outside function %s in %s (it is %d bytes long)", offset, name, b.Path, s.Size)
+		// bpftrace's words, then the probe.
+		return UprobeSymbol{}, 0, fmt.Errorf("Offset outside the function bounds ('%s' size is %d): %s:%s+%d", name, s.Size, b.Path, name, offset)
 	}
 	return s, s.Offset + offset, nil
 }
@@ -365,6 +367,11 @@ func ResolveUprobeTarget(target string, pid int) ([]string, error) {
 			var out []string
 			for _, m := range matches {
 				if isELF(m) {
+					// Glob drops a leading "./"; bpftrace keeps
+					// the path as written.
+					if strings.HasPrefix(target, "./") && !strings.HasPrefix(m, "./") && !filepath.IsAbs(m) {
+						m = "./" + m
+					}
 					out = append(out, m)
 				}
 			}

@@ -225,7 +225,7 @@ int main(void) { printf("%d\n", target(local_fn(1))); return 0; }
 	require.NoError(t, err)
 	assert.Equal(t, s.Offset+1, fo)
 	_, _, err = b.FuncOffset("target", target.Size)
-	assert.ErrorContains(t, err, "outside function target")
+	assert.ErrorContains(t, err, "Offset outside the function bounds ('target' size is")
 	_, _, err = b.FuncOffset("printf", 0)
 	assert.ErrorContains(t, err, "not defined in "+bin+" but imported from a library")
 	_, _, err = b.FuncOffset("nope", 0)

@@ -389,7 +389,7 @@ func checkKaddr(c *checker, call *CallExpr, _ []*Type) *Type {
 		return nil
 	}
 	if !found {
-		c.errorf(call.Args[0], "kaddr: no kernel symbol %q", name)
+		c.errorf(call.Args[0], "Failed to resolve kernel symbol: %s (kaddr: no such symbol in /proc/kallsyms)", name)
 		return nil
 	}
 	c.info.Addrs[call] = map[string]uint64{"": addr}

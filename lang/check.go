@@ -244,8 +244,10 @@ func (c *checker) stmt(s Stmt) {
 		switch {
 		case !ok:
 			c.errorf(s.Count, "unroll count must be an integer literal from 1 to 100 (the loop is unrolled when compiling)")
-		case n < 1 || n > 100:
-			c.errorf(s.Count, "unroll count must be from 1 to 100, got %d", n)
+		case n < 1:
+			c.errorf(s.Count, "unroll minimum value is 1, got %d", n)
+		case n > 100:
+			c.errorf(s.Count, "unroll maximum value is 100, got %d", n)
 		}
 		c.block(s.Body)
 	case *JumpStmt:

@@ -123,6 +123,9 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 		if off != 0 && s.Kind == "kretprobe" {
 			return bad("kretprobe cannot take an offset: it fires when the function returns")
 		}
+		if msg := bannedKretprobe(s.Kind, fn); msg != "" {
+			return bad("%s", msg)
+		}
 		wild := kernel.HasWildcard(fn)
 		if wild && off != 0 {
 			return bad("a wildcard kprobe cannot take an offset")

@@ -188,9 +188,9 @@ func TestUprobeErrors(t *testing.T) {
 		{"uprobe:BIN:nope { }", "function nope not found in BIN"},
 		{"uprobe:BIN:printf { }", "function printf is not defined in BIN but imported from a library: probe it there, e.g. uprobe:libc:printf"},
 		{"uprobe:BIN:nope* { }", "no function matches nope* in BIN"},
-		{"uprobe:BIN:target+100000 { }", "offset 100000 is outside function target in BIN"},
+		{"uprobe:BIN:target+100000 { }", "Offset outside the function bounds ('target' size is"},
 		{"uretprobe:BIN:target+1 { }", "uretprobe cannot take an offset"},
-		{"uprobe:BIN:0x1 { }", "address 0x1 is not in an executable segment of BIN"},
+		{"uprobe:BIN:0x1 { }", "Could not resolve address: BIN:0x1 (it is not in an executable segment of BIN)"},
 		{"uprobe:BIN { }", "uprobe probe must look like uprobe:/path/to/binary:function"},
 	} {
 		script := strings.ReplaceAll(tc.script, "BIN", bin)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,10 @@ type Options struct {
 	// NoUserSymbols prints user-space addresses instead of symbols
 	// (BPFTRACE_NO_USER_SYMBOLS).
 	NoUserSymbols bool
+	// Attached, when set, is called right after Started; no event is
+	// handled (printed) before it returns, BEGIN's included. The command
+	// line prints bpftrace's __BPFTRACE_NOTIFY_PROBES_ATTACHED from it.
+	Attached func()
 	// Done, when set, ends the run when it closes (the -c command exited).
 	Done <-chan struct{}
 	// Releaser, when set, takes over the closing of links and perf events
@@ -91,14 +96,23 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	defer rd.Close()
 
 	ev := &eventReader{prog: p, loaded: l, dec: newDecoder(l), stderr: opts.Stderr, unsafe: opts.Unsafe, rd: rd, out: opts.Out, exit: make(chan struct{})}
+	if opts.Attached != nil {
+		ev.held = [][]byte{}
+		// However the run ends, what was held is printed.
+		defer ev.release()
+	}
 	readerDone := make(chan error, 1)
 	go func() { readerDone <- ev.loop() }()
 
-	var sigs chan os.Signal
+	var sigs, usr1 chan os.Signal
 	if opts.Signals {
 		sigs = make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 		defer signal.Stop(sigs)
+		// SIGUSR1 prints every map and the run goes on, as in bpftrace.
+		usr1 = make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		defer signal.Stop(usr1)
 	}
 
 	// As bpftrace does: announce, run BEGIN, and only then attach the other
@@ -115,6 +129,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		// Nothing is attached (Attach undoes a partial attach): report
 		// the failure alone, without the map dump of a normal end.
 		ev.stopping.Store(true)
+		ev.release()
 		rd.Flush()
 		<-readerDone
 		return err
@@ -125,6 +140,11 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		if opts.Started != nil {
 			opts.Started()
 		}
+		if opts.Attached != nil {
+			opts.Attached()
+			ev.release()
+			rd.Flush() // wakes the reader to print what it held
+		}
 		// The counters are polled: lost events are reported as they
 		// happen, and an exit() whose event the full ring buffer dropped
 		// still ends the run.
@@ -134,8 +154,17 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 			select {
 			case <-ctx.Done():
 			case <-sigs:
+				// As bpftrace: once told to stop, the events still
+				// queued are not printed (under load, handling them
+				// could take long), END's are.
+				ev.ignoring.Store(true)
 			case <-ev.exit:
 			case <-opts.Done:
+			case <-usr1:
+				if maps, err := ReadMaps(l); err == nil {
+					printMaps(opts.Out, maps)
+				}
+				continue
 			case err := <-readerDone:
 				// The reader stopped early: it could not handle an event.
 				runErr, readerFailed = err, true
@@ -160,6 +189,19 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		a.Detach(opts.Releaser)
 		defer a.Release()
 	}
+	if ev.ignoring.Load() && !readerFailed {
+		// Let the reader skip what the probes queued, then print END's
+		// events again.
+		ack := make(chan struct{})
+		ev.drained.Store(&ack)
+		rd.Flush()
+		select {
+		case <-ack:
+		case err := <-readerDone:
+			runErr, readerFailed = err, true
+		}
+		ev.ignoring.Store(false)
+	}
 	// END runs however the run ended, exit() included, as in bpftrace.
 	for _, prog := range l.programs("END") {
 		if err := runOnce(prog); err != nil && runErr == nil {
@@ -167,6 +209,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		}
 	}
 	ev.stopping.Store(true)
+	ev.release()
 	if !readerFailed {
 		rd.Flush()
 		if err := <-readerDone; err != nil && runErr == nil {
@@ -234,14 +277,47 @@ type eventReader struct {
 	exit     chan struct{} // closed by the first exit() event
 	exitOnce sync.Once
 	stopping atomic.Bool
+	// held, when not nil, keeps the events read before release() (see
+	// Options.Attached); released is set by release().
+	held     [][]byte
+	released atomic.Bool
+	// ignoring drops events, as bpftrace does once exit() is handled or
+	// a signal ends the run, until END runs; drained, when set, is closed
+	// by the reader once it has read everything before a Flush.
+	ignoring atomic.Bool
+	drained  atomic.Pointer[chan struct{}]
+}
+
+// release lets the reader handle events, the held ones first.
+func (e *eventReader) release() { e.released.Store(true) }
+
+// printMaps prints every map, in name order, as at exit but without the
+// blank lines before them (SIGUSR1).
+func printMaps(out output.Printer, maps []*output.Map) {
+	sort.SliceStable(maps, func(i, j int) bool { return maps[i].Name < maps[j].Name })
+	for _, m := range maps {
+		out.PrintMap(m, 0, 0)
+	}
 }
 
 func (e *eventReader) loop() error {
 	var rec ringbuf.Record
 	for {
 		err := e.rd.ReadInto(&rec)
+		if e.held != nil && e.released.Load() {
+			held := e.held
+			e.held = nil
+			for _, b := range held {
+				if err := e.handle(b); err != nil {
+					return err
+				}
+			}
+		}
 		if err != nil {
 			if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrDeadlineExceeded) {
+				if ack := e.drained.Swap(nil); ack != nil && errors.Is(err, ringbuf.ErrFlushed) {
+					close(*ack)
+				}
 				if e.stopping.Load() {
 					return nil
 				}
@@ -252,6 +328,10 @@ func (e *eventReader) loop() error {
 			}
 			return fmt.Errorf("reading events: %w", err)
 		}
+		if e.held != nil {
+			e.held = append(e.held, bytes.Clone(rec.RawSample))
+			continue
+		}
 		if err := e.handle(rec.RawSample); err != nil {
 			return err
 		}
@@ -259,6 +339,9 @@ func (e *eventReader) loop() error {
 }
 
 func (e *eventReader) handle(b []byte) error {
+	if e.ignoring.Load() {
+		return nil
+	}
 	if len(b) < 8 {
 		return fmt.Errorf("short event of %d bytes", len(b))
 	}
@@ -333,6 +416,8 @@ func (e *eventReader) handle(b []byte) error {
 		w := &lang.Error{Src: site.Src, Span: site.Span, Warning: true, Msg: msg}
 		fmt.Fprintln(e.stderr, w.Error())
 	case codegen.EventExit:
+		// Nothing after exit() is printed, as in bpftrace, but END's.
+		e.ignoring.Store(true)
 		e.exitOnce.Do(func() { close(e.exit) })
 	case codegen.EventPrintMap, codegen.EventClearMap, codegen.EventZeroMap:
 		if idx >= len(e.prog.Maps) || len(b) < 8 {

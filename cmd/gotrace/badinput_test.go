@@ -176,15 +176,16 @@ func badCases() []badCase {
 	return []badCase{
 		// Nothing to run.
 		{name: "empty -e", args: []string{"-e", ""}, want: "no program given"},
-		{name: "-e without its program", args: []string{"-e"}, want: "flag needs an argument: -e"},
+		{name: "-e without its program", args: []string{"-e"}, want: "option requires an argument -- 'e'"},
 		{name: "blank -e", args: []string{"-e", " \n\t "}, want: "no probes in program"},
 		{name: "empty file", args: []string{"FILE"}, file: "", want: "no probes in program"},
 		{name: "empty stdin", args: []string{"-"}, stdin: "", want: "no probes in program"},
 		{name: "only comments", args: []string{"FILE"}, file: "// one\n/* two\n three */\n// four", want: "no probes in program"},
 		{name: "only a shebang", args: []string{"FILE"}, file: "#!/usr/bin/env bpftrace\n", want: "no probes in program"},
-		{name: "only includes", args: []string{"FILE"}, file: "#include <linux/sched.h>\n#include <net/sock.h>\n", want: "no probes in program"},
+		{name: "only includes", args: []string{"FILE"}, file: "#include <linux/sched.h>\n#include <linux/socket.h>\n", want: "no probes in program"},
+		{name: "a header that does not exist", args: []string{"FILE"}, file: "#include <linux/sched.h>\n#include <net/sock.h>\n", want: "'net/sock.h' file not found"},
 		{name: "unterminated comment", args: []string{"-e", "BEGIN { exit(); } /* never closed"}},
-		{name: "no arguments at all", args: nil, want: "no program given"},
+		{name: "no arguments at all", args: nil, want: "ERROR: USAGE: filename or -e 'program' required."},
 
 		// Binary and non-UTF-8 input.
 		{name: "binary garbage", args: []string{"FILE"}, file: string(garbage)},
@@ -263,19 +264,19 @@ func badCases() []badCase {
 		{name: "unterminated string", args: []string{"-e", `BEGIN { printf("abc`}},
 
 		// Flags.
-		{name: "unknown long flag", args: []string{"--bogus", "-e", "BEGIN { exit(); }"}, want: "flag provided but not defined: -bogus"},
-		{name: "unknown short flag", args: []string{"-Z"}, want: "flag provided but not defined: -Z"},
-		{name: "unknown flag among short ones", args: []string{"-lvq"}},
+		{name: "unknown long flag", args: []string{"--bogus", "-e", "BEGIN { exit(); }"}, want: "unrecognized option '--bogus'"},
+		{name: "unknown short flag", args: []string{"-Z"}, want: "invalid option -- 'Z'"},
+		{name: "unknown flag among short ones", args: []string{"-lvZ"}},
 		{name: "-p not a number", args: []string{"-p", "abc", "-e", "BEGIN { exit(); }"}},
 		{name: "-p without its value", args: []string{"-e", "BEGIN { exit(); }", "-p"}},
-		{name: "-f unknown format", args: []string{"-f", "yaml", "-e", "BEGIN { exit(); }"}, want: `unknown output format "yaml"`},
+		{name: "-f unknown format", args: []string{"-f", "yaml", "-e", "BEGIN { exit(); }"}, want: `Invalid output format "yaml"`},
 		{name: "-o into a missing directory", args: []string{"-o", "/nonexistent-dir/gotrace/out.txt", "-e", "BEGIN { exit(); }"}},
 		{name: "-c without its command", args: []string{"-c"}},
 		{name: "--dry-run=maybe", args: []string{"--dry-run=maybe", "-e", "BEGIN { exit(); }"}},
 
 		// Files.
-		{name: "missing file", args: []string{"/nonexistent-dir/gotrace-script.bt"}, want: "no such file or directory"},
-		{name: "a directory as the script", args: []string{"DIR"}, want: "is a directory"},
+		{name: "missing file", args: []string{"/nonexistent-dir/gotrace-script.bt"}, want: "No such file or directory"},
+		{name: "a directory as the script", args: []string{"DIR"}, want: "Is a directory"},
 		{name: "/proc/self/mem as the script", args: []string{"/proc/self/mem"}, binaryOnly: true},
 		{name: "missing file after -e", args: []string{"-e", "BEGIN { exit(); }", "/nonexistent"}, ok: true, kernel: true},
 	}
@@ -338,9 +339,9 @@ func TestBadInputUnreadableFile(t *testing.T) {
 	bin = gotraceBin
 	defer func() { bin = saved }()
 	r := runBinary(t, "", []string{script}, cred)
-	c := badCase{want: "permission denied"}
+	c := badCase{want: "Permission denied"}
 	c.verify(t, "binary as an unprivileged user", r)
-	assert.Contains(t, r.stderr, "cannot read the script")
+	assert.Contains(t, r.stderr, "failed to open file")
 }
 
 // 10,000 distinct map keys from 10,000 events: the map keeps 4096 of them

@@ -549,19 +549,19 @@ func TestCLIInfoOptions(t *testing.T) {
 
 	r = gotrace(t, "", "-h")
 	assert.Equal(t, 0, r.status)
-	assert.True(t, strings.HasPrefix(r.stdout, "usage: gotrace"), "%q", r.stdout)
+	assert.True(t, strings.HasPrefix(r.stderr, "USAGE:\n    gotrace"), "%q", r.stderr)
 
 	r = gotrace(t, "")
 	assert.Equal(t, 1, r.status)
-	assert.True(t, strings.HasPrefix(r.stderr, "ERROR: no program given"), "%q", r.stderr)
+	assert.True(t, strings.HasPrefix(r.stderr, "ERROR: USAGE: filename or -e 'program' required."), "%q", r.stderr)
 
 	r = gotrace(t, "", "-f", "yaml", "-e", "BEGIN { exit(); }")
 	assert.Equal(t, 1, r.status)
-	assert.Equal(t, "ERROR: unknown output format \"yaml\": use text or json\n", r.stderr)
+	assert.Equal(t, "ERROR: Invalid output format \"yaml\"\nValid formats: 'text', 'json'\n", r.stderr)
 
 	r = gotrace(t, "", filepath.Join(t.TempDir(), "missing.bt"))
 	assert.Equal(t, 1, r.status)
-	assert.Contains(t, r.stderr, "ERROR: cannot read the script")
+	assert.Contains(t, r.stderr, "ERROR: failed to open file")
 
 	r = gotrace(t, "", "--no-such-flag")
 	assert.Equal(t, 1, r.status)

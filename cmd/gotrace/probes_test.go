@@ -87,7 +87,7 @@ func TestCLICommandErrors(t *testing.T) {
 
 	r = gotrace(t, "", "-c", "/bin/true", "-p", "1", "-e", "BEGIN { }")
 	assert.Equal(t, 1, r.status)
-	assert.Equal(t, "ERROR: -p and -c cannot be used together\n", r.stderr)
+	assert.Equal(t, "ERROR: USAGE: Cannot use both -c and -p.\n"+usage, r.stderr)
 
 	r = gotrace(t, "", "-c", "'unterminated", "-e", "BEGIN { }")
 	assert.Equal(t, 1, r.status)
@@ -158,7 +158,10 @@ func TestCLIPidErrors(t *testing.T) {
 	needBinary(t)
 	r := gotrace(t, "", "-p", "1073741824", "-e", "BEGIN { }")
 	assert.Equal(t, 1, r.status)
-	assert.Equal(t, "ERROR: -p 1073741824: process 1073741824 does not exist\n", r.stderr)
+	assert.Equal(t, "ERROR: pid '1073741824' out of valid pid range [1,4194304]\n", r.stderr)
+	r = gotrace(t, "", "-p", "4194304", "-e", "BEGIN { }")
+	assert.Equal(t, 1, r.status)
+	assert.Equal(t, "ERROR: -p 4194304: process 4194304 does not exist\n", r.stderr)
 }
 
 // -l lists the uprobes of a binary, of a library by short name, and of a

@@ -41,6 +41,8 @@ func (s settings) env(args []string, unsafe bool, pid int) *lang.Env {
 	return &lang.Env{Target: machine, StrLen: s.StrLen, Args: args, Unsafe: unsafe, PID: pid}
 }
 
-func (s settings) options(helperErrors bool) codegen.Options {
-	return codegen.Options{HelperErrors: helperErrors, MapKeys: s.MapKeys}
+// options are code generation's: -k checks helper calls, -kk also map
+// reads of missing keys.
+func (s settings) options(helperErrors int) codegen.Options {
+	return codegen.Options{HelperErrors: helperErrors > 0, HelperErrorLookups: helperErrors > 1, MapKeys: s.MapKeys}
 }
