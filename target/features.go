@@ -34,7 +34,7 @@ const (
 // featureInfo is the one table of features.
 var featureInfo = [numFeatures]struct {
 	name  string // as recorded targets and error messages spell it
-	since string // first mainline kernel version that has it ("" : config)
+	since string // first mainline kernel version that has it ("": it depends on the configuration, the hardware, or the helper as built)
 }{
 	Kprobes:              {"kprobes", ""},
 	Uprobes:              {"uprobes", ""},
@@ -49,7 +49,7 @@ var featureInfo = [numFeatures]struct {
 	Loop:                 {"loop", "5.17"},
 	GetAttachCookie:      {"get_attach_cookie", "5.15"},
 	SignExtendLoad:       {"sign_extend_load", "6.6"},
-	ZeroPaddedComm:       {"zero_padded_comm", "6.2"},
+	ZeroPaddedComm:       {"zero_padded_comm", ""},
 	HardwarePMU:          {"hardware_pmu", ""},
 }
 
