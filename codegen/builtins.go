@@ -62,6 +62,11 @@ var builtinVars = map[string]*builtinVarGen{
 		g.emit(asm.FnGetCurrentUidGid.Call(), asm.Mov.Reg32(asm.R0, asm.R0), asm.StoreMem(asm.RFP, off, asm.R0, asm.DWord))
 	}},
 	"comm": {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) {
+		if !g.opts.Features.ZeroPaddedComm {
+			// The helper leaves the bytes after the NUL as they were:
+			// zero them, or a comm key carries stack garbage.
+			g.zero(off, 16)
+		}
 		g.addr(asm.R1, off)
 		g.emit(asm.Mov.Imm(asm.R2, 16), asm.FnGetCurrentComm.Call())
 		g.zero(off+16, size-16)

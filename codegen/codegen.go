@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"golang.org/x/sys/unix"
 )
@@ -155,6 +156,10 @@ type Options struct {
 	// HelperErrors makes every memory read report its failures to user
 	// space (bpftrace's -k): it costs a few instructions per read.
 	HelperErrors bool
+	// Features are those of the kernel the program is for (see
+	// kernel.ProbeFeatures). The zero value assumes none: the code then
+	// loads on every supported kernel, at a few instructions' cost.
+	Features kernel.Features
 }
 
 // CompileSource runs the whole front end on a script: parse, check with

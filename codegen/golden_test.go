@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -17,10 +18,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/codegen")
 
-// compileFile parses, checks and compiles one golden input. A line
-// "// golden-env: kprobes" compiles as if the kernel had kprobes, so kprobe
-// programs are generated (and verified) instead of the tracepoint fallback.
-func compileFile(t *testing.T, path string) *codegen.Program {
+// compileFile parses, checks and compiles one golden input for a kernel
+// with the given features. A line "// golden-env: kprobes" compiles as if
+// the kernel had kprobes, so kprobe programs are generated (and verified)
+// instead of the tracepoint fallback. A line "// golden-env: nofeatures"
+// compiles for a kernel with none of kernel.Features, whatever features
+// says: the fallbacks every kernel loads.
+func compileFile(t *testing.T, path string, features kernel.Features) *codegen.Program {
 	t.Helper()
 	text, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -33,7 +37,10 @@ func compileFile(t *testing.T, path string) *codegen.Program {
 	}
 	info, err := lang.Check(prog, src, env)
 	require.NoError(t, err)
-	p, err := codegen.Compile(info, codegen.Options{})
+	if strings.Contains(string(text), "// golden-env: nofeatures") {
+		features = kernel.Features{}
+	}
+	p, err := codegen.Compile(info, codegen.Options{Features: features})
 	require.NoError(t, err)
 	return p
 }
@@ -46,12 +53,14 @@ func goldenInputs(t *testing.T) []string {
 }
 
 // TestGolden compares each program's instruction listing with its golden
-// file. Regenerate with: go test ./codegen -update
+// file. Regenerate with: go test ./codegen -update. The listings are for a
+// kernel with every feature (as the development VM's 6.18), whichever
+// kernel the test runs on.
 func TestGolden(t *testing.T) {
 	for _, in := range goldenInputs(t) {
 		name := strings.TrimSuffix(filepath.Base(in), ".gt")
 		t.Run(name, func(t *testing.T) {
-			got := compileFile(t, in).Listing()
+			got := compileFile(t, in, kernel.AllFeatures).Listing()
 			golden := strings.TrimSuffix(in, ".gt") + ".golden"
 			if *update {
 				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
@@ -64,12 +73,13 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestGoldenVerifies loads every golden program through the kernel verifier.
+// TestGoldenVerifies loads every golden program through the kernel
+// verifier, compiled for the running kernel's features.
 func TestGoldenVerifies(t *testing.T) {
 	for _, in := range goldenInputs(t) {
 		name := strings.TrimSuffix(filepath.Base(in), ".gt")
 		t.Run(name, func(t *testing.T) {
-			p := compileFile(t, in)
+			p := compileFile(t, in, kernel.ProbeFeatures())
 			spec := p.Spec.Copy()
 			// Kernels that refuse BPF trampolines (like the development VM)
 			// refuse every fentry/fexit program with EPERM before the

@@ -115,6 +115,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		return 0
 	}
 
+	// The kernel's features decide some of the code; their probes (a few
+	// tiny programs) run while the script is parsed and checked.
+	go kernel.ProbeFeatures()
 	src, rest, err := readSource(*prog, rest, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
@@ -142,7 +145,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int)
 		return 1
 	}
 
-	compiled, err := codegen.CompileSource(src, &lang.Env{Args: rest, Unsafe: *unsafe, PID: *pid}, codegen.Options{HelperErrors: *helpErrs})
+	compiled, err := compile(src, &lang.Env{Args: rest, Unsafe: *unsafe, PID: *pid}, codegen.Options{HelperErrors: *helpErrs})
 	if err != nil {
 		fmt.Fprintln(stderr, errorText(err))
 		return 1
@@ -224,9 +227,24 @@ func Compile(src *lang.Source, args []string) (*codegen.Program, error) {
 	return CompileWith(src, &lang.Env{Args: args})
 }
 
+// compile parses and checks src, then compiles it for the running kernel,
+// whose features are asked for only then (their probes started earlier).
+func compile(src *lang.Source, env *lang.Env, opts codegen.Options) (*codegen.Program, error) {
+	prog, err := lang.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	info, err := lang.Check(prog, src, env)
+	if err != nil {
+		return nil, err
+	}
+	opts.Features = kernel.ProbeFeatures()
+	return codegen.Compile(info, opts)
+}
+
 // CompileWith is Compile with a full checker environment (--unsafe...).
 func CompileWith(src *lang.Source, env *lang.Env) (*codegen.Program, error) {
-	return codegen.CompileSource(src, env)
+	return compile(src, env, codegen.Options{})
 }
 
 // readSource finds the script: -e, a file, or '-' for standard input. The
