@@ -172,6 +172,8 @@ func init() {
 			size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[g.typeOf(c).Size]
 			if size != asm.Byte {
 				g.emit(asm.HostTo(asm.BE, dst, size))
+			} else {
+				g.truncate(dst, g.typeOf(c)) // unsigned, as bpftrace: bswap((int8)-1) is 255
 			}
 		}},
 	}

@@ -312,6 +312,11 @@ func (g *gen) assign(s *lang.AssignStmt) {
 				g.emit(asm.LoadMem(r, asm.RFP, off, asm.DWord))
 				g.compound(s.Op, r, s.Value)
 			}
+			// A variable narrower than 64 bits holds its value truncated
+			// (and sign- or zero-extended) to its width.
+			if at := g.typeOf(s.Value); vt.Size < 8 && !vt.Ptr && (s.Op != "=" || at.Size > vt.Size || at.Signed != vt.Signed) {
+				g.truncate(r, vt)
+			}
 			g.emit(asm.StoreMem(asm.RFP, off, r, asm.DWord))
 		})
 	case *lang.MapExpr:

@@ -318,10 +318,11 @@ func (c *checker) assign(s *AssignStmt) {
 			return
 		}
 		if old == nil || (vt.Kind == KindString && vt.Size > old.Size) {
+			// An integer variable keeps the width of its first value, as
+			// in bpftrace (sizeof((uint16)x) is 2, and so is sizeof of a
+			// variable holding it): bswap() swaps that many bytes, and
+			// later values are truncated to it when stored.
 			nt := *vt
-			if nt.Kind == KindInt {
-				nt.Size = 8
-			}
 			c.probe.Vars[t.Name] = &nt
 		}
 		c.info.Types[t] = c.probe.Vars[t.Name]
