@@ -96,7 +96,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 			runErr = fmt.Errorf("running BEGIN: %w", err)
 		}
 	}
-	a, err := Attach(l, AttachOptions{PID: opts.PID})
+	a, err := Attach(l, AttachOptions{PID: opts.PID, Warn: func(w string) { fmt.Fprintln(opts.Stderr, w) }})
 	if err != nil && runErr == nil {
 		// Nothing is attached (Attach undoes a partial attach): report
 		// the failure alone, without the map dump of a normal end.
