@@ -40,10 +40,13 @@ var features struct {
 func ProbeFeatures() Features {
 	features.once.Do(func() {
 		RaiseMemlock() // the probes' programs are charged to it before 5.11
-		features.f = Features{
-			SignExtendLoad: probeSignExtendLoad(),
-			ZeroPaddedComm: probeZeroPaddedComm(),
+		// One program answers both where sign-extending loads load
+		// (every kernel from 6.6); elsewhere the comm probe runs alone.
+		if padded, ok := probeZeroPaddedComm(true); ok {
+			features.f = Features{SignExtendLoad: true, ZeroPaddedComm: padded}
+			return
 		}
+		features.f.ZeroPaddedComm, _ = probeZeroPaddedComm(false)
 	})
 	return features.f
 }
@@ -58,59 +61,46 @@ func RaiseMemlock() error {
 	return rlimit.RemoveMemlock()
 }
 
-// probeSignExtendLoad loads "r0 = *(s8 *)(r10 - 8)".
-func probeSignExtendLoad() bool {
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name: "gotrace_memsx",
-		Type: ebpf.SocketFilter,
-		Instructions: asm.Instructions{
-			storeImm(-8, 0),
-			asm.LoadMemSX(asm.R0, asm.RFP, -8, asm.Byte),
-			asm.Return(),
-		},
-		License: "GPL",
-	})
-	if err != nil {
-		return false
-	}
-	prog.Close()
-	return true
-}
-
 // probeZeroPaddedComm runs, in gotrace's own context, a program that fills
 // 32 bytes of stack with 0xff, has bpf_get_current_comm write all 32, and
 // returns 0 when bytes 16 to 31 (after any comm's NUL) were zeroed. Asking
 // for 32 bytes, not 16, keeps the answer independent of the name's length:
 // a kernel that copies only up to the NUL (or up to the word holding it)
-// never reaches byte 16.
-func probeZeroPaddedComm() bool {
+// never reaches byte 16. With signExtend, the program also makes a
+// sign-extending load ("r1 = *(s8 *)(r10 - 32)"), so that it loads only
+// where those exist. ok is whether the program loaded and ran.
+func probeZeroPaddedComm(signExtend bool) (padded, ok bool) {
+	insns := asm.Instructions{
+		storeImm(-32, -1),
+		storeImm(-24, -1),
+		storeImm(-16, -1),
+		storeImm(-8, -1),
+		asm.Mov.Reg(asm.R1, asm.RFP),
+		asm.Add.Imm(asm.R1, -32),
+		asm.Mov.Imm(asm.R2, 32),
+		asm.FnGetCurrentComm.Call(),
+		asm.LoadMem(asm.R0, asm.RFP, -16, asm.DWord),
+		asm.LoadMem(asm.R1, asm.RFP, -8, asm.DWord),
+		asm.Or.Reg(asm.R0, asm.R1),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Imm(asm.R0, 1),
+		asm.Return().WithSymbol("out"),
+	}
+	if signExtend {
+		insns = append(asm.Instructions{storeImm(-32, 0), asm.LoadMemSX(asm.R1, asm.RFP, -32, asm.Byte)}, insns...)
+	}
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name: "gotrace_comm",
-		Type: ebpf.RawTracepoint,
-		Instructions: asm.Instructions{
-			storeImm(-32, -1),
-			storeImm(-24, -1),
-			storeImm(-16, -1),
-			storeImm(-8, -1),
-			asm.Mov.Reg(asm.R1, asm.RFP),
-			asm.Add.Imm(asm.R1, -32),
-			asm.Mov.Imm(asm.R2, 32),
-			asm.FnGetCurrentComm.Call(),
-			asm.LoadMem(asm.R0, asm.RFP, -16, asm.DWord),
-			asm.LoadMem(asm.R1, asm.RFP, -8, asm.DWord),
-			asm.Or.Reg(asm.R0, asm.R1),
-			asm.JEq.Imm(asm.R0, 0, "out"),
-			asm.Mov.Imm(asm.R0, 1),
-			asm.Return().WithSymbol("out"),
-		},
-		License: "GPL",
+		Name:         "gotrace_features",
+		Type:         ebpf.RawTracepoint,
+		Instructions: insns,
+		License:      "GPL",
 	})
 	if err != nil {
-		return false
+		return false, false
 	}
 	defer prog.Close()
 	ret, err := prog.Run(&ebpf.RunOptions{})
-	return err == nil && ret == 0
+	return err == nil && ret == 0, err == nil
 }
 
 // storeImm is "*(u64 *)(r10 + off) = imm", sign-extended from 32 bits
