@@ -23,6 +23,9 @@ type Env struct {
 	TracepointFormat func(cat, event string) (*kernel.TracepointFormat, error)
 	MatchTracepoints func(catGlob, eventGlob string) ([]string, error)
 	HaveKprobes      func() bool
+	// KernelFunctions lists the functions kprobe wildcards match against
+	// (default: kernel.TraceableFunctions).
+	KernelFunctions func() []string
 }
 
 func (e *Env) strLen() int {
@@ -49,6 +52,13 @@ func (e *Env) matchTracepoints(cat, event string) ([]string, error) {
 		return e.MatchTracepoints(cat, event)
 	}
 	return kernel.MatchTracepoints(cat, event)
+}
+
+func (e *Env) kernelFunctions() []string {
+	if e.KernelFunctions != nil {
+		return e.KernelFunctions()
+	}
+	return kernel.TraceableFunctions()
 }
 
 func (e *Env) haveKprobes() bool {
@@ -108,6 +118,9 @@ type checker struct {
 	probe *ProbeInfo
 	errs  ErrorList
 	quiet bool // first pass: only learn map types
+	// emptyWildcards are kprobe wildcards that matched nothing, in probes
+	// left with no attach point (see dropEmptyWildcards).
+	emptyWildcards []*AttachPoint
 	// formatArg is the format literal of the call being checked.
 	formatArg *StrLit
 	loops     int // while nesting depth
@@ -141,6 +154,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 		}
 		c.info.Probes = append(c.info.Probes, pi)
 	}
+	c.dropEmptyWildcards() // probes.go
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
