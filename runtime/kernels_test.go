@@ -140,3 +140,59 @@ tracepoint:syscalls:sys_enter_getppid { @b[comm] = count(); }`)
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "no probe could be attached"), err.Error())
 }
+
+// TestSignedLoadFallback: a signed narrow field (openat's int dfd,
+// AT_FDCWD = -100) reads as negative both with a sign-extending load and
+// with the fallback for kernels before 6.6 (a plain load and two shifts).
+func TestSignedLoadFallback(t *testing.T) {
+	requireTracepoints(t)
+	if !kernel.TracepointExists("syscalls", "sys_enter_openat") {
+		t.Skip("no tracepoint syscalls:sys_enter_openat")
+	}
+	for _, f := range []kernel.Features{{}, kernel.ProbeFeatures()} {
+		t.Run(fmt.Sprintf("SignExtendLoad=%v", f.SignExtendLoad), func(t *testing.T) {
+			done := make(chan error)
+			go func() {
+				goruntime.LockOSThread()
+				defer goruntime.UnlockOSThread()
+				tid := fmt.Sprint(unix.Gettid())
+				p, err := codegen.CompileSource(&lang.Source{Name: "stdin",
+					Text: `tracepoint:syscalls:sys_enter_openat /tid == $1/ { @min = min(args->dfd); @max = max(args->dfd); }`},
+					&lang.Env{Args: []string{tid}}, codegen.Options{Features: f})
+				if err != nil {
+					done <- err
+					return
+				}
+				l, err := Load(p, LoadOptions{})
+				if err != nil {
+					done <- err
+					return
+				}
+				defer l.Close()
+				a, err := Attach(l, AttachOptions{})
+				if err != nil {
+					done <- err
+					return
+				}
+				fd, err := unix.Openat(unix.AT_FDCWD, "/dev/null", unix.O_RDONLY, 0)
+				if err == nil {
+					unix.Close(fd)
+				}
+				a.Close()
+				maps, err := ReadMaps(l)
+				if err != nil {
+					done <- err
+					return
+				}
+				for _, m := range maps {
+					if len(m.Entries) != 1 || fmt.Sprint(m.Entries[0].Value) != "-100" {
+						done <- fmt.Errorf("%s: %+v, want -100", m.Name, m.Entries)
+						return
+					}
+				}
+				done <- nil
+			}()
+			require.NoError(t, <-done)
+		})
+	}
+}
