@@ -476,7 +476,14 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 func (a *Attached) perfLink(fd int, prog *ebpf.Program) error {
 	lk, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
 	if err != nil {
-		return err
+		// Kernels before 5.15 have no BPF links for perf events: attach
+		// with the ioctl instead. The program then stops with the
+		// event's PERF_EVENT_IOC_DISABLE (Detach) and comes off when
+		// the event is closed (Release).
+		if ierr := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, prog.FD()); ierr != nil {
+			return fmt.Errorf("%w (and with PERF_EVENT_IOC_SET_BPF: %v)", err, ierr)
+		}
+		return nil
 	}
 	a.links = append(a.links, lk)
 	return nil
