@@ -5,6 +5,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/target"
 )
 
 // This file holds the code generation of every builtin variable and
@@ -72,6 +73,11 @@ var builtinVars = map[string]*builtinVarGen{
 		g.emit(asm.FnGetCurrentUidGid.Call(), asm.Mov.Reg32(asm.R0, asm.R0), asm.StoreMem(asm.RFP, off, asm.R0, asm.DWord))
 	}},
 	"comm": {memInto: func(g *gen, _ *lang.IdentExpr, off int16, size int) {
+		if !g.has(target.ZeroPaddedComm) {
+			// The helper leaves the bytes after the NUL as they were:
+			// zero them, or a comm key carries stack garbage.
+			g.zero(off, 16)
+		}
 		g.addr(asm.R1, off)
 		g.emit(asm.Mov.Imm(asm.R2, 16), asm.FnGetCurrentComm.Call())
 		g.zero(off+16, size-16)
@@ -208,6 +214,8 @@ func init() {
 			size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[g.typeOf(c).Size]
 			if size != asm.Byte {
 				g.emit(asm.HostTo(asm.BE, dst, size))
+			} else {
+				g.truncate(dst, g.typeOf(c)) // unsigned, as bpftrace: bswap((int8)-1) is 255
 			}
 		}},
 	}

@@ -237,7 +237,25 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 	if sizeRingbuf {
 		p.Spec.Maps[RingbufMap].MaxEntries = p.events.ringbufSize(opts.RingbufSize)
 	}
+	preallocPerfEventMaps(p.Spec)
 	return p, nil
+}
+
+// preallocPerfEventMaps preallocates the hash maps that perf_event programs
+// (interval, profile, software, hardware) use: kernels before 6.1 refuse
+// those programs otherwise ("perf_event programs can only use preallocated
+// hash map"). Maps only other programs use stay allocated as keys arrive.
+func preallocPerfEventMaps(spec *ebpf.CollectionSpec) {
+	for _, ps := range spec.Programs {
+		if ps.Type != ebpf.PerfEvent {
+			continue
+		}
+		for _, ins := range ps.Instructions {
+			if ms, ok := spec.Maps[ins.Reference()]; ok && ins.IsLoadFromMap() {
+				ms.Flags &^= unix.BPF_F_NO_PREALLOC
+			}
+		}
+	}
 }
 
 // programType is the BPF program type for an attach point.

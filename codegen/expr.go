@@ -6,6 +6,7 @@ import (
 
 	"github.com/cilium/ebpf/asm"
 	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/target"
 )
 
 // intInto evaluates the integer expression e into register dst.
@@ -113,6 +114,18 @@ func (g *gen) truncate(dst asm.Register, t *lang.Type) {
 		return
 	}
 	g.emit(asm.And.Imm(dst, int32(1)<<(8*t.Size)-1))
+}
+
+// loadSX loads a signed integer narrower than 64 bits, sign-extended: one
+// sign-extending load where the kernel has them (Linux 6.6), else a plain
+// load whose value is shifted up and arithmetically back down.
+func (g *gen) loadSX(dst, src asm.Register, off int16, size asm.Size) {
+	if g.has(target.SignExtendLoad) {
+		g.emit(asm.LoadMemSX(dst, src, off, size))
+		return
+	}
+	bits := int32(64 - 8*size.Sizeof())
+	g.emit(asm.LoadMem(dst, src, off, size), asm.LSh.Imm(dst, bits), asm.ArSh.Imm(dst, bits))
 }
 
 var aluOps = map[string]asm.ALUOp{
@@ -477,7 +490,7 @@ func (g *gen) fieldInt(e *lang.FieldExpr, dst asm.Register) {
 		// store an int argument in 8 bytes (little-endian: the low half first).
 		size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[t.Size]
 		if t.Signed && t.Size < 8 {
-			g.emit(asm.LoadMemSX(dst, g.ctx(), int16(f.Offset), size))
+			g.loadSX(dst, g.ctx(), int16(f.Offset), size)
 		} else {
 			g.emit(asm.LoadMem(dst, g.ctx(), int16(f.Offset), size))
 		}
@@ -525,7 +538,7 @@ func (g *gen) kernelField(e *lang.FieldExpr, dst asm.Register) {
 			g.emit(asm.And.Imm(dst, int32(1)<<m.BitfieldSize-1))
 		}
 	case t.Signed && size < 8:
-		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, width))
+		g.loadSX(dst, asm.RFP, slot, width)
 	default:
 		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
 	}
@@ -700,7 +713,7 @@ func (g *gen) arrayElem(e *lang.IndexExpr, dst asm.Register) {
 	if i, ok := g.isConst(e.Index); ok {
 		off := int16(f.Offset + int(i)*t.Size)
 		if t.Signed && t.Size < 8 {
-			g.emit(asm.LoadMemSX(dst, g.ctx(), off, size))
+			g.loadSX(dst, g.ctx(), off, size)
 		} else {
 			g.emit(asm.LoadMem(dst, g.ctx(), off, size))
 		}
@@ -718,7 +731,7 @@ func (g *gen) arrayElem(e *lang.IndexExpr, dst asm.Register) {
 	g.readCall(asm.FnProbeReadKernel, e)
 	g.mark(lOut)
 	if t.Signed && t.Size < 8 {
-		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, size))
+		g.loadSX(dst, asm.RFP, slot, size)
 	} else {
 		g.emit(asm.LoadMem(dst, asm.RFP, slot, size))
 	}
@@ -769,7 +782,7 @@ func (g *gen) deref(e *lang.UnaryExpr, dst asm.Register) {
 	g.readCall(readHelper(g.typeOf(e.X).User), e)
 	width := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]
 	if t.Signed && size < 8 {
-		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, width))
+		g.loadSX(dst, asm.RFP, slot, width)
 	} else {
 		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cilium/ebpf/asm"
 	"github.com/gotrace/gotrace/lang"
+	"github.com/gotrace/gotrace/target"
 )
 
 // maxStack is the BPF stack limit.
@@ -348,6 +349,11 @@ func (g *gen) assign(s *lang.AssignStmt) {
 				g.emit(asm.LoadMem(r, asm.RFP, off, asm.DWord))
 				g.compound(s.Op, r, s.Value, g.info.Scales[s])
 			}
+			// A variable narrower than 64 bits holds its value truncated
+			// (and sign- or zero-extended) to its width.
+			if at := g.typeOf(s.Value); vt.Size < 8 && !vt.Ptr && (s.Op != "=" || at.Size > vt.Size || at.Signed != vt.Signed) {
+				g.truncate(r, vt)
+			}
 			g.emit(asm.StoreMem(asm.RFP, off, r, asm.DWord))
 		})
 	case *lang.MapExpr:
@@ -435,4 +441,10 @@ func (g *gen) isConst(e lang.Expr) (int32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// has reports whether the kernel the program is for has feature f. A
+// program checked without a target gets the code every kernel accepts.
+func (g *gen) has(f target.Feature) bool {
+	return g.info.Target != nil && g.info.Target.Has(f)
 }

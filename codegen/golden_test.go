@@ -56,10 +56,17 @@ func recordedTarget(t *testing.T) func(string) target.Target {
 // liveTarget is the running machine, with the recorded target's kprobes:
 // a golden program for a kprobe kernel is generated as there, and loaded
 // through this kernel's verifier (kprobe programs load without kprobes).
+// The fallbacks the recorded kernel needs (plain loads and shifts for
+// sign-extending loads, comm keys zeroed first) are taken too: newer
+// kernels accept them, so they are verified here as well.
 func liveTarget(t *testing.T) func(string) target.Target {
 	return func(text string) target.Target {
-		kp := testtarget.Recorded(t, goldenTarget(text)).Has(target.Kprobes)
-		return testtarget.WithFeatures(testtarget.Live(), map[target.Feature]bool{target.Kprobes: kp})
+		rec, live := testtarget.Recorded(t, goldenTarget(text)), testtarget.Live()
+		fs := map[target.Feature]bool{target.Kprobes: rec.Has(target.Kprobes)}
+		for _, f := range []target.Feature{target.SignExtendLoad, target.ZeroPaddedComm} {
+			fs[f] = rec.Has(f) && live.Has(f)
+		}
+		return testtarget.WithFeatures(live, fs)
 	}
 }
 

@@ -223,6 +223,14 @@ func ParseFilterFunctions(data []byte) []string {
 // sorted (none when the kernel has no kprobes). Do not modify the result.
 func TraceableFunctions() []string { return traceableFunctions() }
 
+// IsTraceableFunction reports whether kprobes can attach to the kernel
+// function name (it is in available_filter_functions).
+func IsTraceableFunction(name string) bool {
+	funcs := traceableFunctions()
+	i := sort.SearchStrings(funcs, name)
+	return i < len(funcs) && funcs[i] == name
+}
+
 // probeTypeAliases maps every spelling ListProbes accepts to the canonical
 // probe type name it lists.
 var probeTypeAliases = map[string]string{

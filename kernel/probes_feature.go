@@ -1,11 +1,8 @@
 package kernel
 
 import (
-	"runtime"
-
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 )
 
 // The probes below ask the running kernel whether it can do something, by
@@ -15,6 +12,7 @@ import (
 // HaveFentry reports whether the kernel loads fentry programs
 // (BPF_PROG_TYPE_TRACING with BPF_TRACE_FENTRY) for a kernel function.
 func HaveFentry() bool {
+	RaiseMemlock()
 	prog, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
 		Type:         ebpf.Tracing,
 		AttachType:   ebpf.AttachTraceFEntry,
@@ -32,6 +30,7 @@ func HaveFentry() bool {
 // HaveRawTracepointTestRun reports whether BPF_PROG_TEST_RUN runs raw
 // tracepoint programs (how BEGIN and END run).
 func HaveRawTracepointTestRun() bool {
+	RaiseMemlock()
 	prog, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
 		Type:         ebpf.RawTracepoint,
 		License:      "GPL",
@@ -46,30 +45,31 @@ func HaveRawTracepointTestRun() bool {
 }
 
 // HaveZeroPaddedComm reports whether bpf_get_current_comm zeroes the bytes
-// of its buffer after the name's NUL. Linux 6.1 does not: there the bytes
-// after the name are whatever the stack held, and a comm used as a map key
-// must be zeroed first. The probe fills a 16-byte buffer with 0xff, names
-// this thread "gt", lets the helper write the name, and returns whether
-// the buffer's tail is zero.
+// of its buffer after the name's NUL. Debian's 6.1 does not: there they
+// are whatever the stack held, and a comm used as a map key must be zeroed
+// first. The probe fills 32 bytes of stack with 0xff, has the helper write
+// all 32, and returns whether bytes 16 to 31 (after any comm's NUL) were
+// zeroed: asking for 32 bytes keeps the answer independent of the name.
 func HaveZeroPaddedComm() bool {
-	insns := asm.Instructions{
-		asm.Mov.Imm(asm.R1, -1),
-		asm.StoreMem(asm.RFP, -16, asm.R1, asm.DWord),
-		asm.StoreMem(asm.RFP, -8, asm.R1, asm.DWord),
-		asm.Mov.Reg(asm.R1, asm.RFP),
-		asm.Add.Imm(asm.R1, -16),
-		asm.Mov.Imm(asm.R2, 16),
-		asm.FnGetCurrentComm.Call(),
-		asm.Mov.Imm(asm.R0, 0),
-		// bytes 3..7 (after "gt\0") and 8..15 must be zero
-		asm.LoadMem(asm.R1, asm.RFP, -16, asm.DWord),
-		asm.RSh.Imm(asm.R1, 24),
-		asm.JNE.Imm(asm.R1, 0, "out"),
-		asm.LoadMem(asm.R1, asm.RFP, -8, asm.DWord),
-		asm.JNE.Imm(asm.R1, 0, "out"),
-		asm.Mov.Imm(asm.R0, 1),
-		asm.Return().WithSymbol("out"),
+	RaiseMemlock()
+	insns := asm.Instructions{asm.Mov.Imm(asm.R1, -1)}
+	for off := int16(-32); off < 0; off += 8 {
+		insns = append(insns, asm.StoreMem(asm.RFP, off, asm.R1, asm.DWord))
 	}
+	insns = append(insns,
+		asm.Mov.Reg(asm.R1, asm.RFP),
+		asm.Add.Imm(asm.R1, -32),
+		asm.Mov.Imm(asm.R2, 32),
+		asm.FnGetCurrentComm.Call(),
+		asm.LoadMem(asm.R0, asm.RFP, -16, asm.DWord),
+		asm.LoadMem(asm.R1, asm.RFP, -8, asm.DWord),
+		asm.Or.Reg(asm.R0, asm.R1),
+		asm.JEq.Imm(asm.R0, 0, "padded"),
+		asm.Mov.Imm(asm.R0, 0),
+		asm.Return(),
+		asm.Mov.Imm(asm.R0, 1).WithSymbol("padded"),
+		asm.Return(),
+	)
 	prog, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
 		Type: ebpf.RawTracepoint, License: "GPL", Instructions: insns,
 	}, ebpf.ProgramOptions{LogDisabled: true})
@@ -77,18 +77,6 @@ func HaveZeroPaddedComm() bool {
 		return false
 	}
 	defer prog.Close()
-
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var old [16]byte
-	if err := unix.Prctl(unix.PR_GET_NAME, uintptr(unsafePointer(&old[0])), 0, 0, 0); err != nil {
-		return false
-	}
-	name := [16]byte{'g', 't'}
-	if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafePointer(&name[0])), 0, 0, 0); err != nil {
-		return false
-	}
-	defer unix.Prctl(unix.PR_SET_NAME, uintptr(unsafePointer(&old[0])), 0, 0, 0)
 	ret, err := prog.Run(&ebpf.RunOptions{Context: make([]byte, 8)})
 	return err == nil && ret == 1
 }
@@ -96,6 +84,7 @@ func HaveZeroPaddedComm() bool {
 // HaveSignExtendLoad reports whether the verifier accepts BPF_MEMSX loads
 // (Linux 6.6). Before, it rejects them with "BPF_LDX uses reserved fields".
 func HaveSignExtendLoad() bool {
+	RaiseMemlock()
 	prog, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
 		Type:    ebpf.RawTracepoint,
 		License: "GPL",

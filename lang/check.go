@@ -113,6 +113,9 @@ type checker struct {
 	probe *ProbeInfo
 	errs  ErrorList
 	quiet bool // first pass: only learn map types
+	// emptyWildcards are kprobe wildcards that matched nothing, in probes
+	// left with no attach point (see dropEmptyWildcards).
+	emptyWildcards []*AttachPoint
 	// formatArg is the format literal of the call being checked.
 	formatArg *StrLit
 	loops     int // while nesting depth
@@ -146,6 +149,7 @@ func Check(prog *Program, src *Source, env *Env) (*Info, error) {
 		}
 		c.info.Probes = append(c.info.Probes, pi)
 	}
+	c.dropEmptyWildcards() // probes.go
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
@@ -335,10 +339,11 @@ func (c *checker) assign(s *AssignStmt) {
 			return
 		}
 		if old == nil || (vt.Kind == KindString && vt.Size > old.Size) {
+			// An integer variable keeps the width of its first value, as
+			// in bpftrace (sizeof((uint16)x) is 2, and so is sizeof of a
+			// variable holding it): bswap() swaps that many bytes, and
+			// later values are truncated to it when stored.
 			nt := *vt
-			if nt.Kind == KindInt {
-				nt.Size = 8
-			}
 			c.probe.Vars[t.Name] = &nt
 		}
 		c.info.Types[t] = c.probe.Vars[t.Name]

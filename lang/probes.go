@@ -159,7 +159,13 @@ func (c *checker) expandSpec(s *ProbeSpec) []*AttachPoint {
 				}
 			}
 			if len(aps) == 0 {
-				return bad("no kernel function matches %s; list them with: gotrace -l '%s:*'", fn, s.Kind)
+				// As in bpftrace, a wildcard that matches nothing here
+				// (dcsnoop's lookup_fast.constprop.*, where the
+				// compiler made no such clone) is skipped, and is an
+				// error only when no probe of the script is left.
+				ap := missing(s, fmt.Sprintf("no kernel function matches %s; list them with: gotrace -l '%s:*'", fn, s.Kind))
+				ap.Wildcard = true
+				return []*AttachPoint{ap}
 			}
 			return aps
 		}
@@ -400,6 +406,11 @@ func (c *checker) dropMissing(aps []*AttachPoint) []*AttachPoint {
 	}
 	if len(kept) == 0 {
 		for _, ap := range gone {
+			if ap.Wildcard {
+				// Dropped, unless no probe is left (see emptyWildcards).
+				c.emptyWildcards = append(c.emptyWildcards, ap)
+				continue
+			}
 			c.errorf(ap.Spec, "%s", ap.Warning)
 		}
 		return nil
@@ -413,6 +424,34 @@ func (c *checker) dropMissing(aps []*AttachPoint) []*AttachPoint {
 	}
 	kept[0].Warning = strings.Join(warns, "\n")
 	return kept
+}
+
+// dropEmptyWildcards handles the probes whose every spec is a wildcard
+// that matched nothing: when other probes have attach points, each is a
+// warning (carried by the first attach point of the script) and the probe
+// stays without programs; when none do, each is an error.
+func (c *checker) dropEmptyWildcards() {
+	if len(c.emptyWildcards) == 0 {
+		return
+	}
+	for _, pi := range c.info.Probes {
+		if len(pi.Attach) == 0 {
+			continue
+		}
+		first := pi.Attach[0]
+		warns := []string{}
+		if first.Warning != "" {
+			warns = append(warns, first.Warning)
+		}
+		for _, ap := range c.emptyWildcards {
+			warns = append(warns, fmt.Sprintf("WARNING: %s; skipping %s", ap.Warning, ap.Spec.Raw))
+		}
+		first.Warning = strings.Join(warns, "\n")
+		return
+	}
+	for _, ap := range c.emptyWildcards {
+		c.errorf(ap.Spec, "%s", ap.Warning)
+	}
 }
 
 // inNeededLib looks for function fn in the libraries bin links to.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -219,6 +220,8 @@ func parallel(fns []func(), n int) {
 // AttachOptions tune attaching.
 type AttachOptions struct {
 	PID int // uprobes: only this process
+	// Warn, when set, is given one line for each probe skipped.
+	Warn func(string)
 }
 
 // Preflight reports, before anything is loaded or printed, an attach point
@@ -309,14 +312,36 @@ func haveFentry() error {
 }
 
 // Attach attaches every probe program. On error nothing stays attached.
+//
+// As in bpftrace, a kprobe or kretprobe that cannot attach (a function
+// missing from this kernel, or not traceable) is skipped: opts.Warn is
+// told which and why, and the others run. Attach fails only when it
+// skipped every probe of the script: biolatency, none of whose kprobes
+// exist on 6.1, still runs its BEGIN and END, as in bpftrace.
 func Attach(l *Loaded, opts AttachOptions) (*Attached, error) {
 	a := &Attached{}
+	attached := 0
+	var skipped error
 	for _, pp := range attachOrder(l.Prog.Probes) {
 		prog := l.Coll.Programs[pp.Name]
 		if err := a.attachOne(pp, prog, opts); err != nil {
+			if skippable(pp.Attach) {
+				if skipped == nil {
+					skipped = err
+				}
+				if opts.Warn != nil {
+					opts.Warn(fmt.Sprintf("WARNING: %v; skipping it", err))
+				}
+				continue
+			}
 			a.Close()
 			return nil, err
 		}
+		attached++
+	}
+	if skipped != nil && attached == 0 {
+		a.Close()
+		return nil, fmt.Errorf("no probe could be attached: %w", skipped)
 	}
 	return a, nil
 }
@@ -340,6 +365,12 @@ func attachOrder(pps []*codegen.ProbeProgram) []*codegen.ProbeProgram {
 		out = append(out, uprobes[i])
 	}
 	return out
+}
+
+// skippable reports attach points whose failure skips them rather than
+// ending the run: kprobes, on a kernel that has kprobes.
+func skippable(ap *lang.AttachPoint) bool {
+	return (ap.Kind == "kprobe" || ap.Kind == "kretprobe") && kernel.HaveKprobes() && !ap.Wildcard
 }
 
 func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts AttachOptions) error {
@@ -377,6 +408,14 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 			lk, err = link.Kretprobe(ap.Func, prog, nil)
 		}
 		if err != nil {
+			// cilium/ebpf retries a function it cannot find with the
+			// architecture's syscall prefix (__x64_), and reports that
+			// retry's failure: right for sys_*, whose entry is
+			// __x64_sys_*, but for any other function it hides the
+			// reason, which is that the function is not traceable.
+			if !strings.HasPrefix(ap.Func, "sys_") && !kernel.IsTraceableFunction(ap.Func) {
+				return fail(fmt.Errorf("the kernel has no traceable function %s (not in available_filter_functions: absent from this kernel, inlined, or in a module that is not loaded)", ap.Func))
+			}
 			return fail(err)
 		}
 		a.links = append(a.links, lk)
@@ -461,7 +500,14 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 func (a *Attached) perfLink(fd int, prog *ebpf.Program) error {
 	lk, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
 	if err != nil {
-		return err
+		// Kernels before 5.15 have no BPF links for perf events: attach
+		// with the ioctl instead. The program then stops with the
+		// event's PERF_EVENT_IOC_DISABLE (Detach) and comes off when
+		// the event is closed (Release).
+		if ierr := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, prog.FD()); ierr != nil {
+			return fmt.Errorf("%w (and with PERF_EVENT_IOC_SET_BPF: %v)", err, ierr)
+		}
+		return nil
 	}
 	a.links = append(a.links, lk)
 	return nil

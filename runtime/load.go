@@ -24,6 +24,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"golang.org/x/sys/unix"
 )
@@ -71,12 +72,17 @@ func Load(p *codegen.Program, opts LoadOptions) (*Loaded, error) {
 			}
 		}
 	}
+	// Before 5.11 the kernel charges maps and programs to RLIMIT_MEMLOCK.
+	memlockErr := kernel.RaiseMemlock()
 	// Programs load without a verifier log; only a rejected program is
 	// loaded again with one (see verifierLog).
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
 		Programs: ebpf.ProgramOptions{LogDisabled: true},
 	})
 	if err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return nil, permissionError(err, unix.Geteuid(), memlockLimit(), memlockErr)
+		}
 		return nil, explainLoadError(p, spec, err, opts.VerifierLog)
 	}
 	return &Loaded{Prog: p, Coll: coll}, nil
@@ -105,14 +111,6 @@ var insnLine = regexp.MustCompile(`^(\d+): \(`)
 // verifier rejections it finds the instruction the verifier stopped at and
 // reports it against the script span that produced it.
 func explainLoadError(p *codegen.Program, spec *ebpf.CollectionSpec, err error, full bool) error {
-	if errors.Is(err, unix.EPERM) {
-		if unix.Geteuid() != 0 {
-			// One sentence: cilium/ebpf's own wording ("MEMLOCK may be
-			// too low") points the wrong way for an unprivileged user.
-			return errors.New("gotrace needs root (or the CAP_BPF and CAP_PERFMON capabilities) to load BPF programs: run it with sudo")
-		}
-		return fmt.Errorf("loading BPF programs was refused (%v): run gotrace as root, or with CAP_BPF and CAP_PERFMON", err)
-	}
 	// Which program? cilium/ebpf names it in the wrapped error.
 	var pp *codegen.ProbeProgram
 	for _, cand := range p.Probes {
@@ -182,6 +180,55 @@ func explainLoadError(p *codegen.Program, spec *ebpf.CollectionSpec, err error, 
 		b.WriteString(line + "\n")
 	}
 	return &verboseError{err: out, log: strings.TrimRight(b.String(), "\n")}
+}
+
+// permissionError explains a load refused with EPERM. For an unprivileged
+// user it is privileges: cilium/ebpf's own wording ("MEMLOCK may be too
+// low") points the wrong way. For root, a map create refused while
+// RLIMIT_MEMLOCK is finite is the limit: kernels before 5.11 charge BPF
+// memory to it, and gotrace could not raise it (memlockErr says why).
+func permissionError(err error, euid int, limit uint64, memlockErr error) error {
+	if euid != 0 {
+		return errors.New("gotrace needs root (or the CAP_BPF and CAP_PERFMON capabilities) to load BPF programs: run it with sudo")
+	}
+	if limit != unix.RLIM_INFINITY {
+		why := ""
+		if memlockErr != nil {
+			why = fmt.Sprintf(", and raising it failed (%v)", memlockErr)
+		}
+		what := "a BPF map or program"
+		if strings.Contains(err.Error(), "map create") {
+			what = "a BPF map"
+		}
+		return fmt.Errorf("the kernel refused to create %s (%v): this kernel charges BPF memory to the locked-memory limit RLIMIT_MEMLOCK, which is %s%s; raise it (ulimit -l unlimited) and run gotrace again",
+			what, unwrapCause(err), memlockText(limit), why)
+	}
+	return fmt.Errorf("loading BPF programs was refused (%v) although gotrace runs as root with RLIMIT_MEMLOCK unlimited: the process may lack CAP_BPF and CAP_SYS_ADMIN (in a container), or the kernel's lockdown or a security module forbids BPF", unwrapCause(err))
+}
+
+// unwrapCause cuts cilium/ebpf's hint off its error text.
+func unwrapCause(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, " (MEMLOCK may be too low"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// memlockLimit is the current soft RLIMIT_MEMLOCK.
+func memlockLimit() uint64 {
+	var r unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_MEMLOCK, &r) != nil {
+		return unix.RLIM_INFINITY
+	}
+	return r.Cur
+}
+
+func memlockText(n uint64) string {
+	if n%1024 == 0 {
+		return fmt.Sprintf("%d KiB", n/1024)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // verboseError is a verifier rejection with the annotated log (-v).

@@ -105,9 +105,10 @@ func (d *decoder) readMap(m *ebpf.Map, md *codegen.MapDef) (*output.Map, error) 
 	for _, k := range order {
 		om.Entries = append(om.Entries, *byKey[k])
 	}
-	// bpftrace creates a map without keys up front, so it prints as zero
-	// (`@: 0`) before anything was stored in it.
-	if md.Key == nil && len(om.Entries) == 0 && !md.Bucketed {
+	// A map without keys that holds nothing (never stored, cleared or
+	// deleted) prints nothing in bpftrace 0.17, except a count(), which
+	// prints as zero (`@: 0`).
+	if md.Key == nil && len(om.Entries) == 0 && md.Value.Kind == lang.KindCount {
 		om.Entries = append(om.Entries, output.Entry{Value: d.decode(md.Value, make([]byte, md.ValueSize))})
 	}
 	return om, nil

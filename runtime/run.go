@@ -124,7 +124,7 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 			runErr = fmt.Errorf("running BEGIN: %w", err)
 		}
 	}
-	a, err := Attach(l, AttachOptions{PID: opts.PID})
+	a, err := Attach(l, AttachOptions{PID: opts.PID, Warn: func(w string) { fmt.Fprintln(opts.Stderr, w) }})
 	if err != nil && runErr == nil {
 		// Nothing is attached (Attach undoes a partial attach): report
 		// the failure alone, without the map dump of a normal end.
@@ -143,14 +143,24 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 		if opts.Attached != nil {
 			opts.Attached()
 			ev.release()
-			rd.Flush() // wakes the reader to print what it held
+		}
+		// What BEGIN printed is handled before anything may stop the
+		// run: a signal that comes right away drops the events queued
+		// by the probes, never BEGIN's.
+		ack := make(chan struct{})
+		ev.drained.Store(&ack)
+		rd.Flush() // wakes the reader to print what it held
+		select {
+		case <-ack:
+		case err := <-readerDone:
+			runErr, readerFailed = err, true
 		}
 		// The counters are polled: lost events are reported as they
 		// happen, and an exit() whose event the full ring buffer dropped
 		// still ends the run.
 		tick := time.NewTicker(200 * time.Millisecond)
 	wait:
-		for {
+		for !readerFailed {
 			select {
 			case <-ctx.Done():
 			case <-sigs:
