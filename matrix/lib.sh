@@ -126,7 +126,9 @@ mx_initrd() {
 	[ -x /bin/busybox ] || mx_die "busybox is missing (apt-get install busybox-static)"
 	command -v modinfo >/dev/null || mx_die "modinfo is missing (apt-get install kmod)"
 	command -v cpio >/dev/null || mx_die "cpio is missing (apt-get install cpio)"
-	busybox --list | grep -qx insmod || mx_die "/bin/busybox lacks insmod; install busybox-static"
+	if ! busybox --list | grep -qx insmod || ldd /bin/busybox >/dev/null 2>&1; then
+		mx_die "/bin/busybox is not the static one with insmod (apt-get install busybox-static)"
+	fi
 	tmp=$(mktemp -d)
 	mkdir -p "$tmp"/{bin,dev,proc,sys,lib/modules,newroot,lower,rw,out}
 	mknod "$tmp/dev/console" c 5 1

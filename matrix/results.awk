@@ -9,6 +9,7 @@
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t\r]+$/, "", s); return s }
 function reason(t,    r) {
 	r = err[t] != "" ? err[t] : msg[t]
+	if (note[t] != "" && index(r, note[t]) == 0) r = r " (" note[t] ")"
 	if (subt[t] != "") r = subt[t] ": " r
 	if (length(r) > 220) r = substr(r, 1, 217) "..."
 	return r
@@ -38,6 +39,7 @@ cur != "" {
 	line = trim($0)
 	if (line == "") next
 	if (wanterr[cur]) { err[cur] = trim(err[cur] " " line); wanterr[cur] = 0; next }
+	if (line ~ /^Messages:/ && note[cur] == "") { m = line; sub(/^Messages:[ \t]*/, "", m); note[cur] = m; next }
 	if (line ~ /^Error:/ && err[cur] == "") {
 		e = line; sub(/^Error:[ \t]*/, "", e); err[cur] = e
 		if (e ~ /:$/ || e == "") wanterr[cur] = 1
