@@ -120,7 +120,8 @@ mx_modules() {
 
 # mx_initrd: the initramfs for MX_KDIR: busybox, the modules that reach the
 # host's root over virtio-9p (and overlayfs to make it writable, virtio-rng
-# for entropy), and matrix/init.
+# for entropy, virtio-blk and ext4 for the scratch disk of /tmp), and
+# matrix/init.
 mx_initrd() {
 	local tmp mod f base
 	[ -x /bin/busybox ] || mx_die "busybox is missing (apt-get install busybox-static)"
@@ -137,7 +138,7 @@ mx_initrd() {
 	cp "$MATRIX_DIR/init" "$tmp/init"
 	chmod +x "$tmp/init"
 	: >"$tmp/lib/modules/order"
-	for f in $(mx_modules "$MX_KDIR/lib/modules/$MX_REL" virtio_pci 9pnet_virtio 9p overlay virtio_rng); do
+	for f in $(mx_modules "$MX_KDIR/lib/modules/$MX_REL" virtio_pci 9pnet_virtio 9p overlay virtio_rng virtio_blk crc32c_generic ext4); do
 		base=$(basename "$f")
 		case "$f" in
 		*.xz) xz -dc "$f" >"$tmp/lib/modules/${base%.xz}" ;;
