@@ -61,6 +61,10 @@ EOT
 mx_kernel() {
 	local k=$1 pat lists=$MATRIX_CACHE/apt/lists stamp pkg
 	pat=$(mx_pattern "$k")
+	mkdir -p "$MATRIX_CACHE"
+	# One fetch at a time: several checkouts may share the cache.
+	exec 9>"$MATRIX_CACHE/.lock"
+	flock 9
 	stamp=$lists/.updated
 	if [ "${MATRIX_REFRESH:-}" = 1 ] || { [ "${MATRIX_REFRESH:-}" != 0 ] && [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; }; then
 		mx_log "updating the package lists of bookworm and bullseye"
@@ -94,6 +98,7 @@ mx_kernel() {
 	if [ ! -e "$MX_INITRD" ] || [ "$MX_INITRD" -ot "$MATRIX_DIR/init" ] || [ "$MX_INITRD" -ot "$MATRIX_DIR/lib.sh" ]; then
 		mx_initrd
 	fi
+	exec 9>&-
 }
 
 # mx_modules MODDIR NAME...: NAME and everything it depends on, in load order
