@@ -39,6 +39,8 @@ cur != "" {
 	line = trim($0)
 	if (line == "") next
 	if (wanterr[cur]) { err[cur] = trim(err[cur] " " line); wanterr[cur] = 0; next }
+	# A message ending in ":" introduces a listing: its first error line says why.
+	if (wantmsg[cur] && line ~ /(^|: )(ERROR|error): |refused|rejected/ && line !~ /^\/\//) { msg[cur] = msg[cur] " " line; wantmsg[cur] = 0; next }
 	if (line ~ /^Messages:/ && note[cur] == "") { m = line; sub(/^Messages:[ \t]*/, "", m); note[cur] = m; next }
 	if (line ~ /^Error:/ && err[cur] == "") {
 		e = line; sub(/^Error:[ \t]*/, "", e); err[cur] = e
@@ -48,6 +50,7 @@ cur != "" {
 		if (m ~ /_test\.go:[0-9]+: *$/) next
 		sub(/^[^ ]*_test\.go:[0-9]+: /, "", m)
 		msg[cur] = m
+		if (m ~ /:$/) wantmsg[cur] = 1
 	}
 }
 END {
