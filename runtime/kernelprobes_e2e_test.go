@@ -311,7 +311,9 @@ func TestKernelProbesUstack(t *testing.T) {
 		assert.NoError(t, err)
 		assert.Equal(t, "72\n", line, "the sum of what target returned")
 	})
-	assert.Contains(t, out, "\n    target+0\n", "%s", out)
-	assert.Contains(t, out, "\n    main+", "%s", out)
+	// At a function's first instruction the frame pointer is still the
+	// caller's: kernels that do not fix that up (5.10) skip main, and
+	// bpftrace prints the same there.
+	assert.Regexp(t, `\n    target\+0\n    (main|__libc_start_call_main)\+\d+\n`, out)
 	assert.Contains(t, out, "]: 3\n", "%s", out)
 }
