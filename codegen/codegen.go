@@ -229,7 +229,26 @@ func Compile(info *lang.Info, opts Options) (*Program, error) {
 	if sizeRingbuf {
 		p.Spec.Maps[RingbufMap].MaxEntries = p.events.ringbufSize(opts.RingbufSize)
 	}
+	preallocPerfEventMaps(p.Spec)
 	return p, nil
+}
+
+// preallocPerfEventMaps preallocates the hash maps perf_event programs
+// (profile, interval, software, hardware) use: kernels before 6.1 refuse
+// them any other ("perf_event programs can only use preallocated hash
+// map", which failed profile:hz:99 { @[kstack] = count(); } on 5.10), as
+// they can run in NMI context. bpftrace preallocates every map.
+func preallocPerfEventMaps(spec *ebpf.CollectionSpec) {
+	for _, prog := range spec.Programs {
+		if prog.Type != ebpf.PerfEvent {
+			continue
+		}
+		for _, ins := range prog.Instructions {
+			if m, ok := spec.Maps[ins.Reference()]; ok && ins.IsLoadFromMap() && m.Flags&unix.BPF_F_NO_PREALLOC != 0 {
+				m.Flags &^= unix.BPF_F_NO_PREALLOC
+			}
+		}
+	}
 }
 
 // programType is the BPF program type for an attach point.
