@@ -193,7 +193,12 @@ func TestBpftraceToolsShape(t *testing.T) {
 				}
 			}
 			want, eventsMaybe, bpftraceFails := readShape(t, path)
-			out, errOut, err := runTool(t, tool)
+			// A snooping tool runs until it has printed an event line.
+			ready := func(string) bool { return true }
+			if want.Columns != "" && !eventsMaybe && bpftraceFails == "" {
+				ready = func(out string) bool { return shapeOf(out).Columns != "" }
+			}
+			out, errOut, err := runTool(t, tool, ready)
 			if bpftraceFails != "" {
 				// Nothing to compare with: gotrace may fail as well,
 				// cleanly.
@@ -219,9 +224,10 @@ func TestBpftraceToolsShape(t *testing.T) {
 }
 
 // runTool runs gotrace on tool: once it has attached, the workload runs for
-// three seconds, then the tool gets SIGINT, as a user's Ctrl-C. It returns
-// the standard output and error, and how gotrace ended.
-func runTool(t *testing.T, tool string) (stdout, stderr string, err error) {
+// three seconds, and again (up to five times in all) until ready says the
+// output has what the test needs; then the tool gets SIGINT, as a user's
+// Ctrl-C. It returns the standard output and error, and how gotrace ended.
+func runTool(t *testing.T, tool string, ready func(stdout string) bool) (stdout, stderr string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -245,11 +251,14 @@ func runTool(t *testing.T, tool string) (stdout, stderr string, err error) {
 	}
 	workload, err := filepath.Abs(filepath.Join(toolsDir, "workload.sh"))
 	require.NoError(t, err)
-	w := exec.Command(workload, "3")
-	w.Dir = t.TempDir()
-	w.Env = append(os.Environ(), "TMPDIR="+w.Dir)
-	wout, err := w.CombinedOutput()
-	require.NoError(t, err, "workload: %s", wout)
+	dir := t.TempDir()
+	for i := 0; i < 5 && (i == 0 || !ready(out.String())); i++ {
+		w := exec.Command(workload, "3")
+		w.Dir = dir
+		w.Env = append(os.Environ(), "TMPDIR="+dir)
+		wout, err := w.CombinedOutput()
+		require.NoError(t, err, "workload: %s", wout)
+	}
 	_ = cmd.Process.Signal(syscall.SIGINT) // unless it ended by itself
 	err = <-done
 	return out.String(), errOut.String(), err
@@ -276,7 +285,10 @@ func TestRecordToolShapes(t *testing.T) {
 		seen[run.name] = true
 		var b strings.Builder
 		fmt.Fprintf(&b, "# bpftrace 0.17 running /usr/sbin/%s.bt on Debian 12's 6.1 (testdata/tools/README)\n", run.name)
-		if !strings.HasPrefix(run.out, "Attaching ") || run.status != "0" {
+		// 137: bpftrace did not end within a minute of SIGINT (xfsdist,
+		// with none of its functions on 6.1) and was killed; what it
+		// printed stands.
+		if !strings.HasPrefix(run.out, "Attaching ") || run.status != "0" && run.status != "137" {
 			why := "exit status " + run.status
 			for _, l := range strings.Split(run.stderr, "\n") {
 				if strings.Contains(l, "ERROR") || strings.Contains(l, "error") {
