@@ -21,7 +21,9 @@ def accept():
         except OSError:
             return
 threading.Thread(target=accept, daemon=True).start()
-while time.time() < end:
+n = 0
+while time.time() < end or n < 5:  # at least 5, however slow the start
+    n += 1
     s = socket.create_connection(("127.0.0.1", port)); s.recv(100); s.close()
     threading.Thread(target=lambda: None).start()
     time.sleep(0.05)
@@ -29,7 +31,7 @@ srv.close()
 PY
 py=$!
 i=0
-while [ "$(date +%s)" -lt "$end" ]; do
+while [ $i -lt 2 ] || [ "$(date +%s)" -lt "$end" ]; do # at least twice
 	i=$((i + 1))
 	cat /etc/passwd /etc/hostname >/dev/null
 	ls -l /usr/lib /usr/bin >/dev/null 2>&1
