@@ -436,10 +436,20 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 // perfLink attaches prog to an open perf event.
 func (a *Attached) perfLink(fd int, prog *ebpf.Program) error {
 	lk, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
-	if err != nil {
+	if err == nil {
+		a.links = append(a.links, lk)
+		return nil
+	}
+	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, ebpf.ErrNotSupported) {
 		return err
 	}
-	a.links = append(a.links, lk)
+	// Kernels before 5.15 have no BPF links for perf events (5.10:
+	// "create link: invalid argument"): the program goes on the event
+	// itself, and leaves with it when Detach disables it and Release
+	// closes it.
+	if ierr := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, prog.FD()); ierr != nil {
+		return fmt.Errorf("%w (and PERF_EVENT_IOC_SET_BPF: %v)", err, ierr)
+	}
 	return nil
 }
 
