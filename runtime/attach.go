@@ -499,17 +499,20 @@ func (a *Attached) attachOne(pp *codegen.ProbeProgram, prog *ebpf.Program, opts 
 // perfLink attaches prog to an open perf event.
 func (a *Attached) perfLink(fd int, prog *ebpf.Program) error {
 	lk, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
-	if err != nil {
-		// Kernels before 5.15 have no BPF links for perf events: attach
-		// with the ioctl instead. The program then stops with the
-		// event's PERF_EVENT_IOC_DISABLE (Detach) and comes off when
-		// the event is closed (Release).
-		if ierr := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, prog.FD()); ierr != nil {
-			return fmt.Errorf("%w (and with PERF_EVENT_IOC_SET_BPF: %v)", err, ierr)
-		}
+	if err == nil {
+		a.links = append(a.links, lk)
 		return nil
 	}
-	a.links = append(a.links, lk)
+	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, ebpf.ErrNotSupported) {
+		return err
+	}
+	// Kernels before 5.15 have no BPF links for perf events (5.10:
+	// "create link: invalid argument"): the program goes on the event
+	// itself, and leaves with it when Detach disables it and Release
+	// closes it.
+	if ierr := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, prog.FD()); ierr != nil {
+		return fmt.Errorf("%w (and PERF_EVENT_IOC_SET_BPF: %v)", err, ierr)
+	}
 	return nil
 }
 

@@ -22,9 +22,9 @@ import (
 	"github.com/gotrace/gotrace/codegen"
 	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/internal/testtarget"
-	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/gotrace/gotrace/runtime/tracetest"
+	"github.com/gotrace/gotrace/target"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -39,17 +39,6 @@ const runTimeout = 20 * time.Second
 func requireKernel(t *testing.T) {
 	t.Helper()
 	testenv.RequireTracefs(t)
-}
-
-// requireNoKprobes skips tests of the kprobe:sys_X fallback on kernels
-// that have kprobes: there the probe is a real kprobe, and the fallback
-// never happens.
-func requireNoKprobes(t *testing.T) {
-	t.Helper()
-	requireKernel(t)
-	if kernel.HaveKprobes() {
-		t.Skip("kprobe:sys_X falls back to a syscall tracepoint only on kernels without kprobes; this one has them")
-	}
 }
 
 // compile does what the command line does: parse, check, compile.
@@ -168,17 +157,26 @@ func spawn(t *testing.T, n int) {
 	}
 }
 
+// runWithoutKprobes is run, compiled for this kernel as if it had no
+// kprobes: the syscall tracepoint fallback, which attaches on any kernel.
+// (kernelprobes_e2e_test.go runs kprobe:sys_X as each kernel has it.)
+func runWithoutKprobes(t *testing.T, script string, trigger func()) (stdout, stderr string) {
+	t.Helper()
+	requireKernel(t)
+	tg := testtarget.WithFeatures(testtarget.Live(), map[target.Feature]bool{target.Kprobes: false})
+	return tracetest.Run(t, script, trigger, tracetest.Options{Env: &lang.Env{Target: tg}, Timeout: runTimeout})
+}
+
 // 3. kprobe:sys_clone on a kernel without kprobes: the tracepoint fallback,
 // in both block forms, with one warning line.
 func TestE2EKprobeSysCloneFallback(t *testing.T) {
-	requireNoKprobes(t)
 	for _, script := range []string{
 		`kprobe:sys_clone < printf("hi\n") >`,
 		`kprobe:sys_clone { printf("hi\n"); }`,
 	} {
 		t.Run(script, func(t *testing.T) {
 			const runs = 5
-			out, errOut := run(t, script, nil, func() { spawn(t, runs) })
+			out, errOut := runWithoutKprobes(t, script, func() { spawn(t, runs) })
 			require.True(t, strings.HasPrefix(out, "Attaching 1 probe...\n"), "stdout: %q", out)
 			require.True(t, strings.HasSuffix(out, "\n\n\n"), "stdout: %q", out)
 			body := strings.TrimSuffix(strings.TrimPrefix(out, "Attaching 1 probe...\n"), "\n\n")
@@ -199,8 +197,7 @@ func TestE2EKprobeSysCloneFallback(t *testing.T) {
 
 // 3b. kretprobe:sys_X falls back to sys_exit_X.
 func TestE2EKretprobeFallback(t *testing.T) {
-	requireNoKprobes(t)
-	out, errOut := run(t, sub(t, `kretprobe:sys_getppid /pid == PID/ { @ret = count(); }`), nil, func() {
+	out, errOut := runWithoutKprobes(t, sub(t, `kretprobe:sys_getppid /pid == PID/ { @ret = count(); }`), func() {
 		for i := 0; i < 3; i++ {
 			syscall.Getppid()
 		}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotrace/gotrace/internal/testtarget"
+	"github.com/gotrace/gotrace/target"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -125,6 +127,38 @@ func TestCLIPid(t *testing.T) {
 		t.Fatalf("gotrace did not end with process %s; stdout %q", pid, s.out.String())
 	}
 	assert.Equal(t, "Attaching 2 probes...\n\n\n@["+pid+"]: 6\n@l: 3\n", s.out.String())
+	assert.Empty(t, s.errOut.String())
+}
+
+// -c and -p with kprobes: the kprobe fires for the command (or process)
+// once as its only thread exits, and the run ends with it.
+func TestCLICommandAndPidKprobe(t *testing.T) {
+	needKernel(t)
+	if !testtarget.Live().Has(target.Kprobes) {
+		t.Skip("kernel has no kprobes")
+	}
+	bin := buildTarget(t)
+	r := gotrace(t, "", "-c", bin+" 2", "-e", `kprobe:do_exit /comm == "probetarget"/ { @ = count(); }`)
+	assert.Equal(t, 0, r.status, r.stderr)
+	assert.Empty(t, r.stderr)
+	assert.Equal(t, "Attaching 1 probe...\n45\n\n\n@: 1\n", r.stdout)
+
+	traced := exec.Command(bin, "1", "wait")
+	in, err := traced.StdinPipe()
+	require.NoError(t, err)
+	require.NoError(t, traced.Start())
+	t.Cleanup(func() { traced.Process.Kill() })
+	pid := strconv.Itoa(traced.Process.Pid)
+	s := start(t, "Attaching 1 probe...\n", "-p", pid, "-e", "kprobe:do_exit /pid == "+pid+"/ { @[pid] = count(); }")
+	in.Write([]byte("go"))
+	require.NoError(t, traced.Wait())
+	select {
+	case err := <-s.done:
+		require.NoError(t, err, "stderr: %s", s.errOut.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("gotrace did not end with process %s; stdout %q", pid, s.out.String())
+	}
+	assert.Equal(t, "Attaching 1 probe...\n\n\n@["+pid+"]: 1\n", s.out.String())
 	assert.Empty(t, s.errOut.String())
 }
 
