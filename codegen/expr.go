@@ -134,9 +134,8 @@ var aluOps = map[string]asm.ALUOp{
 }
 
 // binaryOp computes dst = dst op e.Y for an arithmetic operator; dst already
-// holds the left operand.
-// binaryOp applies e's operator to dst and e.Y. A scale above 1 multiplies
-// e.Y first (pointer arithmetic: p + n).
+// holds the left operand. A scale above 1 multiplies e.Y first (pointer
+// arithmetic: p + n).
 func (g *gen) binaryOp(e *lang.BinaryExpr, dst asm.Register, signed bool, scale int64) {
 	op, ok := aluOps[e.Op]
 	if !ok {
@@ -761,7 +760,7 @@ func (g *gen) pointerElem(e *lang.IndexExpr, scale int64, dst asm.Register) {
 	g.readCall(readHelper(g.typeOf(e.X).User), e)
 	width := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[size]
 	if t.Signed && size < 8 {
-		g.emit(asm.LoadMemSX(dst, asm.RFP, slot, width))
+		g.loadSX(dst, asm.RFP, slot, width)
 	} else {
 		g.emit(asm.LoadMem(dst, asm.RFP, slot, width))
 	}
