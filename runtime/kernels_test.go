@@ -45,7 +45,16 @@ func getppidAs(t *testing.T, comm string, n int) {
 	t.Helper()
 	done := make(chan error)
 	go func() {
-		goruntime.LockOSThread() // never unlocked: the renamed thread exits
+		// The thread gets its name back before it is unlocked: it may be
+		// the process's main thread, which Go never ends, and whose name
+		// other tests read as the process's comm (/proc/self/comm).
+		goruntime.LockOSThread()
+		defer goruntime.UnlockOSThread()
+		var old [16]byte
+		if err := unix.Prctl(unix.PR_GET_NAME, uintptr(unsafe.Pointer(&old[0])), 0, 0, 0); err != nil {
+			done <- err
+			return
+		}
 		name := append([]byte(comm), 0)
 		if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0); err != nil {
 			done <- err
@@ -54,7 +63,7 @@ func getppidAs(t *testing.T, comm string, n int) {
 		for i := 0; i < n; i++ {
 			unix.Getppid()
 		}
-		done <- nil
+		done <- unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&old[0])), 0, 0, 0)
 	}()
 	require.NoError(t, <-done)
 }
