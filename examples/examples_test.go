@@ -130,6 +130,7 @@ func TestExamplesCompileAndVerify(t *testing.T) {
 			requireKernel(t)
 			text := readExample(t, name)
 			p, err := compile(name, text, nil)
+			skipIfKernelLacks(t, name, err)
 			require.NoError(t, err)
 			// runtime.Load patches the start time that elapsed reads
 			// before loading; do the same, then load the spec as is.
@@ -218,6 +219,7 @@ func run(t *testing.T, name string, o runOpts, trigger func()) string {
 		text = edited
 	}
 	p, err := compile(name, text, o.args)
+	skipIfKernelLacks(t, name, err)
 	require.NoError(t, err)
 	out, _ := tracetest.RunProgram(t, p, trigger, tracetest.Options{Until: o.until, UntilMaps: o.untilMaps, Timeout: runTimeout})
 	require.Regexp(t, `^Attaching \d+ probes?\.\.\.\n`, out)
@@ -225,6 +227,25 @@ func run(t *testing.T, name string, o runOpts, trigger func()) string {
 		t.Logf("%s printed:\n%s", name, out)
 	}
 	return out
+}
+
+// skipIfKernelLacks skips a tool that reads a tracepoint, or a field of a
+// tracepoint or kernel struct, that this kernel does not have (the tools
+// follow the development kernel: block:block_io_start is 6.5+,
+// sched_process_exit's group_dead and cfs_rq.nr_queued are newer than
+// Debian's kernels), saying what is missing. Any other error is the test's.
+func skipIfKernelLacks(t *testing.T, name string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	for _, missing := range []string{"tracepoint not found: ", " has no field '"} {
+		if strings.Contains(msg, missing) {
+			first, _, _ := strings.Cut(msg, "\n")
+			t.Skipf("%s reads what this kernel does not have: %s", name, first)
+		}
+	}
 }
 
 // comm is the kernel's name for this process.
