@@ -227,9 +227,6 @@ type AttachOptions struct {
 // Preflight reports, before anything is loaded or printed, an attach point
 // this kernel cannot serve, in one sentence.
 func Preflight(p *codegen.Program) error {
-	if err := requirements(p); err != nil {
-		return err
-	}
 	if err := Unloadable(p); err != nil {
 		return err
 	}

@@ -6,10 +6,11 @@ import (
 )
 
 // requirements checks what every run needs of the kernel it was compiled
-// for, before anything loads: the ring buffer that carries events (Linux
-// 5.8), and BPF_PROG_TEST_RUN on raw tracepoint programs, which is how BEGIN
-// and END run (5.10). A kernel without one gets one sentence naming it and
-// the first version that has it, not a verifier or map-create error.
+// for: the ring buffer that carries events (Linux 5.8), and
+// BPF_PROG_TEST_RUN on raw tracepoint programs, which is how BEGIN and END
+// run (5.10). Run asks when loading or BEGIN failed, so that a kernel
+// without one gets one sentence naming it and the first version that has
+// it, not a map-create or test-run error; a kernel with both pays nothing.
 func requirements(p *codegen.Program) error {
 	t := p.Info.Target
 	if t == nil {

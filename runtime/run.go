@@ -81,6 +81,11 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	}
 	l, err := Load(p, LoadOptions{VerifierLog: opts.VerifierLog, LineInfo: opts.VerifierLog, CommandPID: opts.CommandPID})
 	if err != nil {
+		// A kernel without what every run needs is named here, after
+		// the fact: probing it first would cost every start-up.
+		if rerr := requirements(p); rerr != nil {
+			return rerr
+		}
 		return err
 	}
 	defer l.Close()
@@ -122,6 +127,9 @@ func Run(ctx context.Context, p *codegen.Program, opts Options) error {
 	for _, prog := range l.programs("BEGIN") {
 		if err := runOnce(prog); err != nil {
 			runErr = fmt.Errorf("running BEGIN: %w", err)
+			if rerr := requirements(p); rerr != nil {
+				runErr = rerr
+			}
 		}
 	}
 	a, err := Attach(l, AttachOptions{PID: opts.PID, Warn: func(w string) { fmt.Fprintln(opts.Stderr, w) }})
