@@ -11,9 +11,35 @@ import (
 // in the lines that follow. Every removed line becomes spaces of the same
 // length, so line numbers and byte offsets stay those of the file. Other directives are kept for
 // the lexer to report.
-func preprocess(text string) string {
+func preprocess(text string) string { return preprocessWith(text, nil) }
+
+// Include is an #include line the preprocessor takes (outside a skipped
+// #ifdef branch): the header's name, whether it is "quoted" rather than
+// <bracketed>, and where the name (with its delimiters) is.
+type Include struct {
+	Name   string
+	Quoted bool
+	Span   Span
+}
+
+// Includes lists the headers text includes, in the branches preprocess
+// takes. gotrace does not read them (types come from BTF), but a missing
+// one is an error, as in bpftrace.
+func Includes(text string) []Include {
+	var out []Include
+	preprocessWith(text, func(inc Include) { out = append(out, inc) })
+	return out
+}
+
+// preprocessWith is preprocess, calling include for each #include taken.
+func preprocessWith(text string, include func(Include)) string {
 	if !strings.Contains(text, "#") {
 		return text
+	}
+	offset, lineStarts := 0, make([]int, 0, strings.Count(text, "\n")+1)
+	for _, l := range strings.Split(text, "\n") {
+		lineStarts = append(lineStarts, offset)
+		offset += len(l) + 1
 	}
 	lines := strings.Split(text, "\n")
 	defined := map[string]bool{"BPFTRACE_HAVE_BTF": true}
@@ -46,6 +72,11 @@ func preprocess(text string) string {
 			handled := true
 			switch dir {
 			case "include":
+				if include != nil && on() {
+					if inc, ok := includeOf(line, i, lineStarts[i]); ok {
+						include(inc)
+					}
+				}
 			case "ifdef":
 				active = append(active, defined[arg])
 			case "ifndef":
@@ -139,3 +170,25 @@ func expandMacros(line string, macros map[string]string) string {
 func isPPIdentByte(c byte) bool { return isIdentStart(c) || isDigit(c) }
 
 func blank(line string) string { return strings.Repeat(" ", len(line)) }
+
+// includeOf reads the header name of the #include on line i (0-based),
+// which starts at byte offset start of the text.
+func includeOf(line string, i, start int) (Include, bool) {
+	open := strings.IndexAny(line, "<\"")
+	if open < 0 {
+		return Include{}, false
+	}
+	closer := byte('>')
+	if line[open] == '"' {
+		closer = '"'
+	}
+	end := strings.IndexByte(line[open+1:], closer)
+	if end < 0 {
+		return Include{}, false
+	}
+	col := open + 1
+	return Include{Name: line[open+1 : open+1+end], Quoted: closer == '"', Span: Span{
+		Start: Pos{Offset: start + open, Line: i + 1, Col: col},
+		End:   Pos{Offset: start + open + end + 2, Line: i + 1, Col: col + end + 2},
+	}}, true
+}

@@ -66,83 +66,14 @@ func checkIncludes(src *lang.Source, includes, includeDirs []string) error {
 	if src.Name != "stdin" {
 		quoteDir = filepath.Dir(src.Name)
 	}
-	// The same branches lang's preprocessor takes: BPFTRACE_HAVE_BTF is
+	// The branches lang's preprocessor takes: BPFTRACE_HAVE_BTF is
 	// defined, and so is every name the script #defines.
-	defined := map[string]bool{"BPFTRACE_HAVE_BTF": true}
-	var active []bool
-	on := func() bool {
-		for _, a := range active {
-			if !a {
-				return false
-			}
-		}
-		return true
-	}
-	offset := 0
-	for i, line := range strings.Split(src.Text, "\n") {
-		lineStart := offset
-		offset += len(line) + 1
-		trimmed := strings.TrimSpace(line)
-		if !strings.HasPrefix(trimmed, "#") {
+	for _, inc := range lang.Includes(src.Text) {
+		if findInclude(inc.Name, inc.Quoted, quoteDir, includeDirs) {
 			continue
 		}
-		fields := strings.Fields(strings.TrimPrefix(trimmed, "#"))
-		if len(fields) == 0 {
-			continue
-		}
-		arg := ""
-		if len(fields) > 1 {
-			arg = fields[1]
-		}
-		switch fields[0] {
-		case "ifdef":
-			active = append(active, defined[arg])
-		case "ifndef":
-			active = append(active, !defined[arg])
-		case "else":
-			if len(active) > 0 {
-				active[len(active)-1] = !active[len(active)-1]
-			}
-		case "endif":
-			if len(active) > 0 {
-				active = active[:len(active)-1]
-			}
-		case "define":
-			if on() {
-				defined[arg] = true
-			}
-		case "undef":
-			if on() {
-				delete(defined, arg)
-			}
-		case "include":
-			if !on() {
-				continue
-			}
-			open := strings.IndexAny(line, "<\"")
-			if open < 0 {
-				continue
-			}
-			closer := byte('>')
-			if line[open] == '"' {
-				closer = '"'
-			}
-			end := strings.IndexByte(line[open+1:], closer)
-			if end < 0 {
-				continue
-			}
-			name := line[open+1 : open+1+end]
-			if findInclude(name, closer == '"', quoteDir, includeDirs) {
-				continue
-			}
-			col := open + 1
-			return &lang.Error{Src: src,
-				Span: lang.Span{
-					Start: lang.Pos{Offset: lineStart + open, Line: i + 1, Col: col},
-					End:   lang.Pos{Offset: lineStart + open + end + 2, Line: i + 1, Col: col + end + 2},
-				},
-				Msg: fmt.Sprintf("'%s' file not found (searched the -I directories and %s)", name, strings.Join(systemIncludeDirs(), ", "))}
-		}
+		return &lang.Error{Src: src, Span: inc.Span,
+			Msg: fmt.Sprintf("'%s' file not found (searched the -I directories and %s)", inc.Name, strings.Join(systemIncludeDirs(), ", "))}
 	}
 	return nil
 }
