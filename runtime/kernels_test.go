@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/kernel"
 	"github.com/gotrace/gotrace/lang"
@@ -21,14 +22,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// requireTracepoints is the live tier's rule (testenv): skip as a normal
+// user; as root, tracefs is mounted if need be, and a missing syscall
+// tracepoint fails, since every kernel gotrace supports has them.
 func requireTracepoints(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("end-to-end tests need root")
-	}
-	if !kernel.TracepointExists("syscalls", "sys_enter_getppid") {
-		t.Skip("no tracepoint syscalls:sys_enter_getppid (is tracefs mounted?)")
-	}
+	testenv.RequireTracefs(t)
+	require.True(t, kernel.TracepointExists("syscalls", "sys_enter_getppid"), "no tracepoint syscalls:sys_enter_getppid")
 }
 
 // compileFor compiles script for the running kernel, as gotrace does.

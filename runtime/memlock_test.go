@@ -2,10 +2,10 @@ package runtime
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/gotrace/gotrace/codegen"
+	"github.com/gotrace/gotrace/internal/testenv"
 	"github.com/gotrace/gotrace/internal/testtarget"
 	"github.com/gotrace/gotrace/lang"
 	"github.com/stretchr/testify/require"
@@ -17,9 +17,7 @@ import (
 // charge BPF memory to it: Load raises the limit, as bpftrace does, so on
 // those kernels the maps are created rather than refused with EPERM.
 func TestLoadUnderLowMemlock(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("loading BPF programs needs root")
-	}
+	testenv.RequireBPF(t)
 	var old unix.Rlimit
 	require.NoError(t, unix.Getrlimit(unix.RLIMIT_MEMLOCK, &old))
 	low := unix.Rlimit{Cur: 64 << 10, Max: old.Max}

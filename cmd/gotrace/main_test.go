@@ -203,13 +203,15 @@ func TestCLIKprobeSysCloneOneLiner(t *testing.T) {
 	s := start(t, "Attaching 1 probe...\n", "-e", `kprobe:sys_clone < printf("hi") >`)
 	// Processes are started until three "hi" are out: on kernels without
 	// perf_event links start() cannot see the moment the probe attaches.
-	deadline := time.Now().Add(20 * time.Second)
 	// ("Attaching" has a "hi" of its own: only what follows it counts.)
-	for strings.Count(strings.TrimPrefix(s.out.String(), "Attaching 1 probe...\n"), "hi") < 3 {
-		require.True(t, time.Now().Before(deadline), "no three clones traced in 20 s: %q", s.out.String())
+	traced := eventually(20*time.Second, func() bool {
+		if strings.Count(strings.TrimPrefix(s.out.String(), "Attaching 1 probe...\n"), "hi") >= 3 {
+			return true
+		}
 		require.NoError(t, exec.Command("/bin/true").Run()) // os/exec forks with clone
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
+	require.True(t, traced, "no three clones traced in 20 s: %q", s.out.String())
 	status := s.stop(t, syscall.SIGINT)
 	assert.Equal(t, 0, status, "stderr: %s", s.errOut.String())
 
